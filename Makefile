@@ -1,0 +1,38 @@
+# quiz_engine: `make run` serves the demo, `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test lint bench clean translations
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) quiz demo
+	@echo ""
+	@echo "  quiz_engine đang chạy tại / serving at:  http://127.0.0.1:5000"
+	@echo "  Dừng bằng Ctrl-C (stop with Ctrl-C)."
+	@echo ""
+	exec $(BIN)/gunicorn --config gunicorn.conf.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Source strings are Vietnamese (the default language); English is the translation.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o quiz_engine/translations/messages.pot quiz_engine
+	$(BIN)/pybabel update --no-fuzzy-matching -i quiz_engine/translations/messages.pot -d quiz_engine/translations -l en
+	$(BIN)/pybabel compile -d quiz_engine/translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

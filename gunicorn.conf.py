@@ -1,0 +1,36 @@
+"""gunicorn settings for `make run` and production (`gunicorn wsgi:app`).
+
+gthread workers: on 2 cores they hold the most requests without the poor tail latency of
+gevent (see docs/PERFORMANCE.md). Every value can be overridden with GUNICORN_CMD_ARGS.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("QUIZ_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("QUIZ_WORKERS", max(2, multiprocessing.cpu_count())))
+worker_class = "gthread"
+threads = int(os.environ.get("QUIZ_THREADS", 8))
+worker_connections = threads * 2
+graceful_timeout = 10
+timeout = 30
+accesslog = "-"
+wsgi_app = "wsgi:app"
+
+
+def on_starting(server):
+    """Start (or adopt) the embedded Redis once, in the master, before any worker forks."""
+    if os.environ.get("QUIZ_REDIS_URL"):
+        return
+    from quiz_engine import create_app
+
+    app = create_app()
+    server.quiz_embedded_redis = app.extensions["quiz_embedded_redis"]
+    server.quiz_embedded_redis.ensure_running(adopt=True)
+
+
+def on_exit(server):
+    """After the workers are gone, stop the embedded Redis (it fsyncs its append-only file)."""
+    embedded = getattr(server, "quiz_embedded_redis", None)
+    if embedded is not None:
+        embedded.stop()

@@ -1,0 +1,95 @@
+"""Settings and their defaults.
+
+Override any key in ``instance/config.py`` or with a ``QUIZ_<KEY>`` environment variable
+(``QUIZ_DATABASE_URL``, ``QUIZ_REDIS_URL``, ``QUIZ_SECRET_KEY``, ...). Environment values are
+parsed as JSON when they can be, so booleans are ``true``/``false``. Nothing here reads the
+environment at import time: :func:`finalise` derives what depends on the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+class Config:
+    #: SQLAlchemy URL of the database; empty means SQLite at ``instance/quiz_engine.sqlite``.
+    #: PostgreSQL: ``postgresql+psycopg://user:pass@host/dbname``.
+    DATABASE_URL = ""
+    #: Redis URL (``redis://``, ``rediss://``, ``unix://``); empty means the embedded server.
+    REDIS_URL = ""
+    #: Prefix of every Redis key this app writes, so several deployments can share one server.
+    REDIS_KEY_PREFIX = "quiz"
+    #: Signing key for sessions and CSRF tokens; empty means generate once into ``instance/``.
+    SECRET_KEY = ""
+    #: IANA time zone in which rounds open and close and pages show times.
+    TIMEZONE = "Asia/Ho_Chi_Minh"
+    #: Language of pages, messages and exports unless the visitor chooses another.
+    DEFAULT_LOCALE = "vi"
+    #: Locales offered in the language switcher, default first.
+    LOCALES = ("vi", "en")
+    #: Folder of the shipped question banks (``catalog.toml`` and the CSV files it lists).
+    QUESTION_BANKS_DIR = str(Path(__file__).resolve().parent.parent / "question_banks")
+    #: Name shown in the page header and titles.
+    SITE_NAME = "Cuộc thi trực tuyến"
+    #: Largest request body accepted (bytes); question-bank uploads are the largest legitimate ones.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Connection-pool settings for PostgreSQL (ignored for SQLite).
+    DATABASE_POOL_SIZE = 5
+    DATABASE_MAX_OVERFLOW = 10
+    DATABASE_POOL_RECYCLE = 1800
+    #: Seconds the embedded Redis may take to start before start-up fails.
+    EMBEDDED_REDIS_START_TIMEOUT = 10.0
+    #: Session cookie: never readable by scripts, not sent on cross-site POSTs.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    #: Flask-WTF: CSRF tokens live as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+
+def finalise(app: Flask) -> None:
+    """Fill in the settings that depend on the instance folder (database path, secret key)."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"] or (
+            f"sqlite:///{instance / 'quiz_engine.sqlite'}"
+        )
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": app.config["DATABASE_POOL_SIZE"],
+            "max_overflow": app.config["DATABASE_MAX_OVERFLOW"],
+            "pool_recycle": app.config["DATABASE_POOL_RECYCLE"],
+            "pool_pre_ping": True,
+        }
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = load_or_create_secret(instance / "secret_key")
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Return the key stored at ``path``, creating it atomically on first use.
+
+    Several gunicorn workers start at once; the temporary file plus ``os.link`` makes exactly
+    one of them win, and the others read the winner's key.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(secrets.token_urlsafe(48))
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
