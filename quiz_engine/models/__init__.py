@@ -1,0 +1,48 @@
+"""Typed SQLAlchemy 2 models: persistence and small invariants only, no business rules."""
+
+from quiz_engine.models.attempt import Attempt, AttemptItem, AttemptStatus, Registration
+from quiz_engine.models.audit import AuditEvent
+from quiz_engine.models.bank import Choice, Difficulty, Question, QuestionBank, QuestionVersion
+from quiz_engine.models.base import utcnow
+from quiz_engine.models.contest import (
+    DEFAULT_TIE_BREAKS,
+    Contest,
+    ContestGroup,
+    CountingPolicy,
+    LeaderboardVisibility,
+    PredictionKind,
+    Round,
+    RoundMixItem,
+    StandingsMode,
+    TieBreak,
+)
+from quiz_engine.models.unit import Unit, UnitKind
+from quiz_engine.models.user import Role, User
+
+__all__ = [
+    "DEFAULT_TIE_BREAKS",
+    "Attempt",
+    "AttemptItem",
+    "AttemptStatus",
+    "AuditEvent",
+    "Choice",
+    "Contest",
+    "ContestGroup",
+    "CountingPolicy",
+    "Difficulty",
+    "LeaderboardVisibility",
+    "PredictionKind",
+    "Question",
+    "QuestionBank",
+    "QuestionVersion",
+    "Registration",
+    "Role",
+    "Round",
+    "RoundMixItem",
+    "StandingsMode",
+    "TieBreak",
+    "Unit",
+    "UnitKind",
+    "User",
+    "utcnow",
+]

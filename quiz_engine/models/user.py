@@ -1,0 +1,59 @@
+"""People: contestants, organizers and administrators."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from quiz_engine.extensions import db
+from quiz_engine.models.base import TimestampMixin, UTCDateTime, enum_column
+from quiz_engine.models.unit import Unit
+
+
+class Role(enum.StrEnum):
+    CONTESTANT = "contestant"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    """An account. Phone (E.164, +84...), e-mail (lower case) and CCCD are each unique when set."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, name="user_role"), default=Role.CONTESTANT)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    cccd: Mapped[str | None] = mapped_column(String(12), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    #: When the person consented to the stated purpose of processing (Decree 13/2023/NĐ-CP).
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when personal fields were anonymised after a contest; results are kept.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts at login
+        return self.is_active_account and self.anonymised_at is None
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.role in (Role.ORGANIZER, Role.ADMIN)
+
+    @property
+    def login_name(self) -> str:
+        return self.email or self.phone or f"#{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
