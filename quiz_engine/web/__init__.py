@@ -1,0 +1,83 @@
+"""HTTP adapters: blueprints, error pages, the user loader and template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, gettext, lazy_gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from quiz_engine import __version__
+from quiz_engine.extensions import db, login_manager
+from quiz_engine.models import User
+from quiz_engine.services.errors import QuizError
+from quiz_engine.web import localtime
+from quiz_engine.web.auth import bp as auth_bp
+from quiz_engine.web.main import bp as main_bp
+
+
+def init_app(app: Flask) -> None:
+    """Register blueprints, error handlers and template helpers."""
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(QuizError, _quiz_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.jinja_env.filters["localtime"] = localtime.format_local
+    app.context_processor(lambda: {"app_version": __version__, "current_locale": str(get_locale())})
+    app.after_request(_security_headers)
+
+
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith("/api/") or request.path == "/healthz" or best == "application/json"
+
+
+def _error_response(status: int, message: str) -> ResponseReturnValue:
+    if _wants_json():
+        return jsonify(error=message, status=status), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    if exc.code and exc.code >= 500:
+        db.session.rollback()
+    messages = {
+        403: gettext("Bạn không có quyền truy cập trang này."),
+        404: gettext("Không tìm thấy trang bạn yêu cầu."),
+        405: gettext("Phương thức không được hỗ trợ."),
+        413: gettext("Tệp hoặc dữ liệu gửi lên quá lớn."),
+        429: gettext("Bạn thao tác quá nhanh. Vui lòng thử lại sau ít phút."),
+        500: gettext("Hệ thống gặp lỗi. Vui lòng thử lại sau."),
+    }
+    code = exc.code or 500
+    return _error_response(code, messages.get(code, exc.description or ""))
+
+
+def _quiz_error(exc: QuizError) -> ResponseReturnValue:
+    db.session.rollback()
+    return _error_response(exc.status_code, exc.message(str(get_locale())))
+
+
+def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
+    return _error_response(400, gettext("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và thử lại."))
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    )
+    return response
