@@ -1,0 +1,161 @@
+"""Fixtures: a fresh app per test on a real database and a real Redis.
+
+Stores: ``QUIZ_TEST_DATABASE_URL`` (e.g. PostgreSQL) or a private SQLite file per test;
+``QUIZ_TEST_REDIS_URL`` or one embedded Redis server for the session, flushed before each test.
+Under ``CI=true`` a skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from quiz_engine import create_app
+from quiz_engine.embedded_redis import EmbeddedRedis
+from quiz_engine.extensions import db
+from quiz_engine.models import Role, utcnow
+from quiz_engine.services import accounts
+
+TEST_DATABASE_URL = os.environ.get("QUIZ_TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("QUIZ_TEST_REDIS_URL", "")
+PASSWORD = "mat-khau-thu-nghiem"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis for the whole session: the configured server, or an embedded one."""
+    if TEST_REDIS_URL:
+        yield TEST_REDIS_URL
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis-instance"))
+    yield server.ensure_running()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema() -> Iterator[None]:
+    """On PostgreSQL, build the schema once; tests then truncate instead of recreating it."""
+    if TEST_DATABASE_URL:
+        app = create_app(_base_config(TEST_DATABASE_URL, "redis://unused"))
+        with app.app_context():
+            db.drop_all()
+            db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.session.commit()
+            db.create_all()
+    yield
+
+
+def _base_config(database_url: str, redis_url: str) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, object]:
+    """Override in a test module to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    tmp_path: Path,
+    redis_url: str,
+    _postgres_schema: None,
+    config_overrides: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Flask]:
+    """A fresh app with an empty database and an empty Redis database."""
+    monkeypatch.setenv("QUIZ_INSTANCE_PATH", str(tmp_path / "instance"))
+    database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}"
+    app = create_app({**_base_config(database_url, redis_url), **config_overrides})
+    app.extensions["quiz_redis"].flushdb()
+    with app.app_context():
+        if TEST_DATABASE_URL:
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The database session, for service tests (inside an app context)."""
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def redis_client(app: Flask) -> redis.Redis:
+    return app.extensions["quiz_redis"]
+
+
+@pytest.fixture
+def make_user(app: Flask):  # type: ignore[no-untyped-def]
+    """Factory: create an account and return its id."""
+
+    def _make_user(
+        email: str = "thi-sinh@example.vn", role: Role = Role.CONTESTANT, name: str = "Nguyễn Văn An"
+    ) -> int:
+        with app.app_context():
+            user = accounts.create_user(
+                db.session, full_name=name, email=email, password=PASSWORD, role=role, now=utcnow()
+            )
+            db.session.commit()
+            return user.id
+
+    return _make_user
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, login: str = "thi-sinh@example.vn", password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        return self._client.post("/auth/login", data={"login": login, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test is a failure: every real service must be there."""
+    if os.environ.get("CI", "").lower() != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; failing the run.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,92 @@
+"""`flask --app wsgi quiz ...` commands: what they print and what they leave in the database."""
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, inspect, select, text
+
+from quiz_engine.extensions import db
+from quiz_engine.models import AuditEvent, Contest, Question, Role, Round, Unit, User
+from quiz_engine.services.demo import DEMO_ORGANIZER_EMAIL
+from tests.banks_fixture import write_catalog
+
+
+def _empty_database(app: Flask) -> None:
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+
+
+def test_init_migrates_and_creates_the_admin_from_a_hidden_prompt(app: Flask, runner) -> None:
+    _empty_database(app)
+    result = runner.invoke(args=["quiz", "init", "--email", "Admin@Example.VN"], input="bi-mat-123\nbi-mat-123\n")
+    assert result.exit_code == 0, result.output
+    assert "bi-mat-123" not in result.output
+    assert "Đã tạo quản trị viên admin@example.vn" in result.output
+    with app.app_context():
+        assert "alembic_version" in inspect(db.engine).get_table_names()
+        admin = db.session.scalar(select(User).where(User.role == Role.ADMIN))
+        assert admin.email == "admin@example.vn"
+    again = runner.invoke(args=["quiz", "init"])
+    assert again.exit_code == 0 and "Đã có tài khoản quản trị" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_init_takes_the_password_from_the_environment(app: Flask, runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    _empty_database(app)
+    monkeypatch.setenv("QUIZ_ADMIN_PASSWORD", "tu-bien-moi-truong")
+    monkeypatch.setenv("QUIZ_ADMIN_PHONE", "0912345678")
+    result = runner.invoke(args=["quiz", "init"])
+    assert result.exit_code == 0, result.output
+    assert "+84912345678" in result.output and "tu-bien-moi-truong" not in result.output
+
+
+def test_init_refuses_a_short_password_and_writes_no_account(app: Flask, runner, monkeypatch) -> None:
+    _empty_database(app)
+    monkeypatch.setenv("QUIZ_ADMIN_PASSWORD", "ngan")
+    result = runner.invoke(args=["quiz", "init", "--email", "a@example.vn"])
+    assert result.exit_code == 1 and "ít nhất 8 ký tự" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_create_user(app: Flask, runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUIZ_NEW_USER_PASSWORD", "mat-khau-btc-1")
+    result = runner.invoke(
+        args=["quiz", "create-user", "--email", "btc@example.vn", "--name", "Ban tổ chức", "--role", "organizer"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "với vai trò organizer" in result.output
+    duplicate = runner.invoke(args=["quiz", "create-user", "--email", "BTC@example.vn", "--name", "X"])
+    assert duplicate.exit_code == 1 and "đã có tài khoản" in duplicate.output
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert user.role is Role.ORGANIZER and user.full_name == "Ban tổ chức"
+        assert db.session.scalar(select(AuditEvent.action)) == "user.create"
+
+
+def test_demo_is_idempotent_and_prints_the_organizer_login(app: Flask, runner, tmp_path: Path) -> None:
+    app.config["QUESTION_BANKS_DIR"] = str(write_catalog(tmp_path / "banks"))
+    first = runner.invoke(args=["quiz", "demo"])
+    assert first.exit_code == 0, first.output
+    password = (Path(app.instance_path) / "demo-credentials.txt").read_text().strip()
+    assert f"{DEMO_ORGANIZER_EMAIL} / {password}" in first.output
+    assert "thêm 8, cập nhật 0, giữ nguyên 0" in first.output
+    second = runner.invoke(args=["quiz", "demo"])
+    assert second.exit_code == 0, second.output
+    assert "thêm 0, cập nhật 0, giữ nguyên 8" in second.output and "Cuộc thi demo đã có sẵn" in second.output
+    assert f"{DEMO_ORGANIZER_EMAIL} / {password}" in second.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Contest.id))) == 1
+        assert db.session.scalar(select(func.count(Round.id))) == 3
+        assert db.session.scalar(select(func.count(Question.id))) == 16
+        assert db.session.scalar(select(func.count(Unit.id))) == 16
+        assert all(u.is_sample for u in db.session.scalars(select(Unit)))
+        organizer = db.session.scalar(select(User).where(User.email == DEMO_ORGANIZER_EMAIL))
+        assert organizer.role is Role.ORGANIZER
+    client = app.test_client()
+    response = client.post("/auth/login", data={"login": DEMO_ORGANIZER_EMAIL, "password": password})
+    assert response.status_code == 302

@@ -1,0 +1,61 @@
+"""The public pages: Vietnamese by default, English on request, error pages in both."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from quiz_engine.extensions import db
+from quiz_engine.models import utcnow
+from quiz_engine.services import demo
+from tests.banks_fixture import write_catalog
+
+
+def _load_demo(app: Flask, tmp_path: Path) -> None:
+    with app.app_context():
+        demo.load_demo(
+            db.session,
+            now=utcnow(),
+            banks_dir=write_catalog(tmp_path / "banks"),
+            organizer_password="mat-khau-demo",
+            timezone="Asia/Ho_Chi_Minh",
+        )
+        db.session.commit()
+
+
+def test_home_is_vietnamese_and_lists_the_open_demo_round(app: Flask, client, tmp_path: Path) -> None:
+    _load_demo(app, tmp_path)
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="vi">' in page
+    assert "Các cuộc thi trực tuyến" in page
+    assert "Cuộc thi trực tuyến tìm hiểu về chuyển đổi số và Nghị quyết 57-NQ/TW (demo)" in page
+    assert "Tuần 1" in page and "10 câu hỏi, 10 phút" in page
+    assert "Đợt tiếp theo: Tuần 2" in page
+
+
+def test_home_without_contests_says_so(client) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "Hiện chưa có cuộc thi nào" in page
+
+
+def test_language_switch_is_remembered(client) -> None:
+    response = client.post("/language/en", data={"next": "/auth/login"})
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Online contests" in page
+    client.post("/language/vi", data={"next": "https://evil.example/"})
+    assert '<html lang="vi">' in client.get("/").get_data(as_text=True)
+
+
+def test_not_found_page_in_both_languages(client) -> None:
+    response = client.get("/khong-co-trang-nay")
+    assert response.status_code == 404
+    assert "Không tìm thấy trang" in response.get_data(as_text=True)
+    client.post("/language/en")
+    assert "could not be found" in client.get("/nope").get_data(as_text=True)
+
+
+def test_security_headers_are_set(client) -> None:
+    headers = client.get("/").headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
