@@ -23,6 +23,7 @@ run: $(STAMP)
 	exec $(BIN)/gunicorn --config gunicorn.conf.py
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

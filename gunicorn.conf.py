@@ -15,6 +15,8 @@ worker_connections = threads * 2
 graceful_timeout = 10
 timeout = 30
 accesslog = "-"
+# gunicorn 24+ opens a control socket at one fixed path per user; instances would collide on it.
+control_socket_disable = True
 wsgi_app = "wsgi:app"
 
 

@@ -50,6 +50,8 @@ def _postgres_schema() -> Iterator[None]:
             db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
             db.session.commit()
             db.create_all()
+            db.session.remove()
+            db.engine.dispose()
     yield
 
 

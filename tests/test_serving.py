@@ -86,6 +86,7 @@ def _serve_once(instance: Path) -> tuple[dict, str]:
             env=_env(instance, port),
             stdout=sink,
             stderr=sink,
+            start_new_session=True,  # its own process group, as a terminal's foreground job has
         )
     try:
         health = _wait_healthy(port, server)
@@ -99,7 +100,7 @@ def _serve_once(instance: Path) -> tuple[dict, str]:
         client.incr("serving-test:runs")
         client.close()
     finally:
-        server.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` sends
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground process group
         server.wait(timeout=30)
     assert server.returncode == 0, log.read_text()[-2000:]
     assert not any(_alive(pid) for pid in workers)
