@@ -10,13 +10,39 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from quiz_engine.models import Choice, Question, QuestionBank, QuestionVersion
+from quiz_engine.models import Choice, Difficulty, Question, QuestionBank, QuestionVersion
+from quiz_engine.services.bank_formats import DEFAULT_MAX_BYTES, BankFileError, read_bank_file
 from quiz_engine.services.errors import ValidationError
-from quiz_engine.services.question_schema import HEADERS_VI, Problem, QuestionSpec, normalise_text
+from quiz_engine.services.question_schema import (
+    HEADERS_VI,
+    Problem,
+    QuestionSpec,
+    RawQuestion,
+    check_row,
+    normalise_text,
+    validate_rows,
+)
+
+
+class ImportProgress(Protocol):
+    """Told how many questions an import will go through, then as it goes."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
 
 
 class Change(enum.StrEnum):
@@ -35,6 +61,14 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     changes: list[tuple[QuestionSpec, Change]] = field(default_factory=list)
     committed: bool = False
+    #: The rows as read from the file, for a preview that shows problems in place.
+    rows: list[RawQuestion] = field(default_factory=list)
+
+    def problems_by_row(self) -> dict[int | None, list[Problem]]:
+        grouped: dict[int | None, list[Problem]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.row, []).append(problem)
+        return grouped
 
     @property
     def ok(self) -> bool:
@@ -99,6 +133,7 @@ def import_questions(
     now: datetime,
     problems: list[Problem] | None = None,
     dry_run: bool = False,
+    progress: ImportProgress | None = None,
 ) -> ImportReport:
     """Add or update ``specs`` in ``bank`` by code, unless anything is wrong.
 
@@ -106,12 +141,15 @@ def import_questions(
     :param dry_run: only report what would happen.
     :return: the report; ``committed`` tells whether rows were written (and flushed).
     """
+    progress = progress or _NoProgress()
     report = ImportReport(problems=list(problems or []))
     existing = _existing_questions(session, bank.id)
     _plan(specs, existing, report)
     if dry_run or report.problems:
         return report
+    progress.start(len(report.changes))
     for spec, change in report.changes:
+        progress.advance(1)
         if change is Change.ADDED:
             question = Question(bank=bank, code=spec.code, created_at=now)
             session.add(question)
@@ -150,3 +188,149 @@ def _apply(session: Session, question: Question, spec: QuestionSpec, now: dateti
     session.add(version)
     session.flush()  # the version needs its id before the question can point at it
     question.current_version = version
+
+
+def import_file(
+    session: Session,
+    bank: QuestionBank,
+    filename: str,
+    data: bytes,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: ImportProgress | None = None,
+) -> ImportReport:
+    """Read a bank file in any supported format and import it (see :func:`import_questions`).
+
+    A file refused as a whole comes back as a report with that one problem, never an exception.
+    """
+    try:
+        rows = read_bank_file(filename, data, max_bytes)
+    except BankFileError as exc:
+        return ImportReport(problems=[exc.problem])
+    specs, problems = validate_rows(rows)
+    report = import_questions(session, bank, specs, now=now, problems=problems, dry_run=dry_run, progress=progress)
+    report.rows = rows
+    return report
+
+
+def spec_of(question: Question) -> QuestionSpec:
+    """The question as it stands now, in the canonical schema."""
+    version = question.current_version
+    assert version is not None
+    return QuestionSpec(
+        code=question.code,
+        topic=question.topic,
+        difficulty=question.difficulty,
+        text=version.text,
+        choices=tuple(c.text for c in version.choices),
+        correct=tuple(c.position for c in version.choices if c.is_correct),
+        explanation=version.explanation,
+        source=version.source,
+        active=question.is_active,
+        row=0,
+    )
+
+
+def bank_specs(session: Session, bank: QuestionBank) -> list[QuestionSpec]:
+    """Every question of ``bank`` (retired ones too), ordered by code."""
+    return [spec_of(q) for q in sorted(_existing_questions(session, bank.id).values(), key=lambda q: q.code)]
+
+
+def edit_question(session: Session, question: Question, raw: RawQuestion, *, now: datetime) -> Question:
+    """Change a question from the organizer's form; a content change adds a version.
+
+    :raises ValidationError: listing the problems of the edited question.
+    """
+    raw.cells["code"] = question.code
+    problems: list[Problem] = []
+    spec = check_row(raw, problems)
+    if spec is not None:
+        others = _existing_questions(session, question.bank_id)
+        twin = next(
+            (
+                q
+                for q in others.values()
+                if q.id != question.id
+                and q.current_version is not None
+                and normalise_text(q.current_version.text) == normalise_text(spec.text)
+            ),
+            None,
+        )
+        if twin is not None:
+            problems.append(
+                Problem(
+                    None, HEADERS_VI["question"], f"trùng với câu {twin.code}.", f"duplicates question {twin.code}."
+                )
+            )
+    if spec is None or problems:
+        raise ValidationError("; ".join(p.describe() for p in problems), "; ".join(p.describe("en") for p in problems))
+    version = question.current_version
+    _apply(session, question, spec, now, new_version=version is None or version.content_hash != spec.content_hash)
+    session.flush()
+    return question
+
+
+def set_active(session: Session, question: Question, active: bool, *, now: datetime) -> None:
+    """Retire a question (never drawn again; past papers keep it) or bring it back."""
+    question.is_active = active
+    question.retired_at = None if active else now
+    question.updated_at = now
+    session.flush()
+
+
+@dataclass
+class BankSummary:
+    bank: QuestionBank
+    total: int = 0
+    active: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+    by_difficulty: dict[Difficulty, int] = field(default_factory=dict)
+
+
+def summarise_banks(session: Session) -> list[BankSummary]:
+    """Every bank with its active questions counted by topic and by difficulty."""
+    summaries = {b.id: BankSummary(b) for b in session.scalars(select(QuestionBank).order_by(QuestionBank.title))}
+    rows = session.execute(select(Question.bank_id, Question.topic, Question.difficulty, Question.is_active))
+    for bank_id, topic, difficulty, active in rows:
+        summary = summaries[bank_id]
+        summary.total += 1
+        if active:
+            summary.active += 1
+            summary.by_topic[topic] = summary.by_topic.get(topic, 0) + 1
+            summary.by_difficulty[difficulty] = summary.by_difficulty.get(difficulty, 0) + 1
+    return list(summaries.values())
+
+
+def search_questions(
+    session: Session,
+    bank: QuestionBank,
+    *,
+    text: str = "",
+    topic: str = "",
+    difficulty: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Question], int]:
+    """Questions of ``bank`` whose code or current text contains ``text`` (case-insensitive)."""
+    stmt = (
+        select(Question)
+        .join(QuestionVersion, Question.current_version_id == QuestionVersion.id)
+        .where(Question.bank_id == bank.id)
+    )
+    if text.strip():
+        pattern = f"%{text.strip()}%"
+        stmt = stmt.where(QuestionVersion.text.ilike(pattern) | Question.code.ilike(pattern))
+    if topic:
+        stmt = stmt.where(Question.topic == topic)
+    if difficulty in {d.value for d in Difficulty}:
+        stmt = stmt.where(Question.difficulty == Difficulty(difficulty))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = session.scalars(
+        stmt.options(selectinload(Question.current_version).selectinload(QuestionVersion.choices))
+        .order_by(Question.code)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(page), total

@@ -16,9 +16,7 @@ from sqlalchemy.orm import Session
 
 from quiz_engine.models import Contest, PredictionKind, Role, Unit, User
 from quiz_engine.services import accounts, banks, contests, units
-from quiz_engine.services.bank_formats.csv_format import read_csv_rows
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.question_schema import validate_rows
 
 DEMO_CONTEST_SLUG = "demo-chuyen-doi-so-2025"
 DEMO_ORGANIZER_EMAIL = "bantochuc@demo.local"
@@ -52,9 +50,8 @@ def load_shipped_bank(session: Session, shipped: ShippedBank, now: datetime) -> 
 
     :raises QuizError: listing the first problems if the shipped file is invalid.
     """
-    specs, problems = validate_rows(read_csv_rows(shipped.path.read_bytes()))
     bank = banks.get_or_create_bank(session, shipped.slug, shipped.title, shipped.description)
-    report = banks.import_questions(session, bank, specs, now=now, problems=problems)
+    report = banks.import_file(session, bank, shipped.path.name, shipped.path.read_bytes(), now=now)
     if not report.ok:
         details = "; ".join(p.describe() for p in report.problems[:5])
         raise QuizError(f"Ngân hàng {shipped.path.name} có lỗi: {details}", f"Bank {shipped.path.name} is invalid.")

@@ -120,6 +120,8 @@ class RawQuestion:
     #: Formats with a variable number of choices (GIFT, Aiken) give them here instead of cells.
     choices: list[str] | None = None
     correct_positions: list[int] | None = None
+    #: A structural problem the parser found (Vietnamese, English): the row cannot be read.
+    error: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,9 @@ class _RowChecker:
 
 def check_row(raw: RawQuestion, problems: list[Problem]) -> QuestionSpec | None:
     """Validate one row, appending its problems; return the spec if the row is clean."""
+    if raw.error is not None:
+        problems.append(Problem(raw.row, None, *raw.error))
+        return None
     check = _RowChecker(raw, problems)
     text = check.text("question")
     if not text:
