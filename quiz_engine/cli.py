@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -13,8 +15,8 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from quiz_engine.extensions import db
-from quiz_engine.models import Role, User, utcnow
-from quiz_engine.services import accounts, audit, demo
+from quiz_engine.models import QuestionBank, Role, User, utcnow
+from quiz_engine.services import accounts, audit, bank_workbooks, banks, demo
 from quiz_engine.services.errors import QuizError
 
 quiz_cli = AppGroup("quiz", help="Quản trị cuộc thi (contest administration).")
@@ -97,6 +99,97 @@ def demo_command() -> None:
         click.echo(line)
     shown = password if credentials.exists() else "(mật khẩu đã đặt trước đó / set earlier)"
     click.echo(f"Đăng nhập ban tổ chức (organizer login): {demo.DEMO_ORGANIZER_EMAIL} / {shown}")
+
+
+class _ProgressBar:
+    """A click progress bar fed by a service's :class:`banks.ImportProgress` calls."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+        self.bar.__enter__()
+
+    def advance(self, count: int) -> None:
+        self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@quiz_cli.command("import-bank")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bank", "slug", required=True, help="Mã ngân hàng (bank slug); created if new.")
+@click.option("--title", help="Tên ngân hàng mới (title of a new bank); defaults to the slug.")
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không ghi (validate only).")
+def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool) -> None:
+    """Import questions from .xlsx, .csv, GIFT or Aiken; all or nothing, exit 1 on any problem."""
+    now = utcnow()
+    bank = banks.get_or_create_bank(db.session, slug, title)
+    progress = _ProgressBar("Đang nhập (importing)")
+    try:
+        report = banks.import_file(
+            db.session,
+            bank,
+            path.name,
+            path.read_bytes(),
+            now=now,
+            dry_run=dry_run,
+            max_bytes=current_app.config["BANK_MAX_UPLOAD_BYTES"],
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    for problem in report.problems:
+        click.echo(f"{problem.describe('vi')} / {problem.describe('en')}", err=True)
+    summary = (
+        f"Thêm {report.added}, cập nhật {report.updated}, giữ nguyên {report.unchanged}, "
+        f"lỗi {len(report.problems)} (added / updated / unchanged / errors)."
+    )
+    if not report.committed:
+        db.session.rollback()
+        click.echo(("Kiểm tra xong, chưa ghi gì. " if report.ok else "Không ghi gì vì tệp có lỗi. ") + summary)
+        if not report.ok:
+            raise SystemExit(1)
+        return
+    audit.record(
+        db.session,
+        "bank.import",
+        now=now,
+        target=("bank", bank.id),
+        file=path.name,
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+    )
+    db.session.commit()
+    click.echo(f"Đã nhập vào ngân hàng '{bank.slug}'. {summary}")
+
+
+@quiz_cli.command("export-bank")
+@click.argument("slug")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+def export_bank_command(slug: str, output: Path) -> None:
+    """Write a bank to .xlsx in the import schema (re-importable as it is)."""
+    bank = db.session.scalar(select(QuestionBank).where(QuestionBank.slug == slug))
+    if bank is None:
+        raise click.ClickException(f"Không có ngân hàng '{slug}' (no such bank).")
+    specs = banks.bank_specs(db.session, bank)
+    output.write_bytes(bank_workbooks.build_bank_export(specs))
+    audit.record(db.session, "bank.export", now=utcnow(), target=("bank", bank.id), questions=len(specs))
+    db.session.commit()
+    click.echo(f"Đã xuất {len(specs)} câu hỏi ra {output} (exported).")
+
+
+@quiz_cli.command("bank-template")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+def bank_template_command(output: Path) -> None:
+    """Write the blank .xlsx import template with its guide sheet."""
+    output.write_bytes(bank_workbooks.build_template())
+    click.echo(f"Đã ghi tệp mẫu {output} (template written).")
 
 
 def init_app(app: Flask) -> None:

@@ -35,6 +35,8 @@ class Config:
     QUESTION_BANKS_DIR = str(Path(__file__).resolve().parent.parent / "question_banks")
     #: Name shown in the page header and titles.
     SITE_NAME = "Cuộc thi trực tuyến"
+    #: Largest question-bank file accepted (bytes), in the UI and the CLI.
+    BANK_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     #: Largest request body accepted (bytes); question-bank uploads are the largest legitimate ones.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     #: Connection-pool settings for PostgreSQL (ignored for SQLite).

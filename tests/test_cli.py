@@ -90,3 +90,53 @@ def test_demo_is_idempotent_and_prints_the_organizer_login(app: Flask, runner, t
     client = app.test_client()
     response = client.post("/auth/login", data={"login": DEMO_ORGANIZER_EMAIL, "password": password})
     assert response.status_code == 302
+
+
+BANK_CSV = (
+    "Mã câu hỏi,Chủ đề,Mức độ,Câu hỏi,Phương án A,Phương án B,Đáp án đúng\n"
+    "C1,Chung,dễ,Câu một?,Có,Không,A\n"
+    "C2,Chung,khó,Câu hai?,Có,Không,B\n"
+)
+
+
+def test_import_bank_dry_run_then_commit_then_reimport(app: Flask, runner, tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(BANK_CSV, encoding="utf-8")
+    dry = runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "thu", "--dry-run"])
+    assert dry.exit_code == 0 and "chưa ghi gì" in dry.output and "Thêm 2" in dry.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Question.id))) == 0
+    done = runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "thu", "--title", "Thử"])
+    assert done.exit_code == 0 and "Thêm 2, cập nhật 0, giữ nguyên 0, lỗi 0" in done.output
+    again = runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "thu"])
+    assert "Thêm 0, cập nhật 0, giữ nguyên 2" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Question.id))) == 2
+        assert db.session.scalar(select(AuditEvent.details).where(AuditEvent.action == "bank.import"))["added"] == 2
+
+
+def test_import_bank_with_errors_exits_1_and_writes_nothing(app: Flask, runner, tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(BANK_CSV + "C3,Chung,dễ,Câu ba?,Có,Không,D\n", encoding="utf-8")
+    result = runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "thu"])
+    assert result.exit_code == 1
+    assert "Dòng 4, cột Đáp án đúng: đáp án D vượt quá số phương án (2)" in result.output
+    assert "Row 4, column Đáp án đúng: answer D is beyond the 2 choices" in result.output
+    assert "Không ghi gì vì tệp có lỗi" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Question.id))) == 0
+
+
+def test_export_bank_and_template(app: Flask, runner, tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(BANK_CSV, encoding="utf-8")
+    runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "thu"])
+    out = tmp_path / "export.xlsx"
+    result = runner.invoke(args=["quiz", "export-bank", "thu", "-o", str(out)])
+    assert result.exit_code == 0 and "Đã xuất 2 câu hỏi" in result.output
+    reimport = runner.invoke(args=["quiz", "import-bank", str(out), "--bank", "ban-sao"])
+    assert "Thêm 2, cập nhật 0, giữ nguyên 0, lỗi 0" in reimport.output
+    assert runner.invoke(args=["quiz", "export-bank", "khong-co", "-o", str(out)]).exit_code == 1
+    template = tmp_path / "mau.xlsx"
+    assert runner.invoke(args=["quiz", "bank-template", "-o", str(template)]).exit_code == 0
+    assert template.read_bytes().startswith(b"PK")
