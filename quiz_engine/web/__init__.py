@@ -15,12 +15,14 @@ from quiz_engine.services.errors import QuizError
 from quiz_engine.web import localtime
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.main import bp as main_bp
+from quiz_engine.web.organizer import bp as organizer_bp
 
 
 def init_app(app: Flask) -> None:
     """Register blueprints, error handlers and template helpers."""
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(organizer_bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
