@@ -52,7 +52,9 @@ class Question(TimestampMixin, db.Model):
     )
 
     bank: Mapped[QuestionBank] = relationship(back_populates="questions")
-    current_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[current_version_id])
+    # post_update: the two rows point at each other, so the link is set by an UPDATE after both
+    # INSERTs; a whole import then flushes in one go instead of once per question.
+    current_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[current_version_id], post_update=True)
     versions: Mapped[list[QuestionVersion]] = relationship(
         back_populates="question", foreign_keys="QuestionVersion.question_id", order_by="QuestionVersion.number"
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from quiz_engine.models import Choice, Difficulty, Question, QuestionBank, QuestionVersion
@@ -87,6 +87,38 @@ def get_or_create_bank(session: Session, slug: str, title: str | None = None, de
     return bank
 
 
+@dataclass(frozen=True)
+class _Existing:
+    """What an import needs to know of a question already in the bank (no ORM objects: cheap at 10,000)."""
+
+    id: int
+    code: str
+    retired_at: datetime | None
+    version_number: int | None
+    content_hash: str | None
+    text: str | None
+    state: tuple[str, Difficulty, bool]
+
+
+def _existing_index(session: Session, bank_id: int) -> dict[str, _Existing]:
+    stmt = (
+        select(
+            Question.id,
+            Question.code,
+            Question.retired_at,
+            QuestionVersion.number,
+            QuestionVersion.content_hash,
+            QuestionVersion.text,
+            Question.topic,
+            Question.difficulty,
+            Question.is_active,
+        )
+        .outerjoin(QuestionVersion, Question.current_version_id == QuestionVersion.id)
+        .where(Question.bank_id == bank_id)
+    )
+    return {row[1].casefold(): _Existing(*row[:6], state=(row[6], row[7], row[8])) for row in session.execute(stmt)}
+
+
 def _existing_questions(session: Session, bank_id: int) -> dict[str, Question]:
     stmt = (
         select(Question)
@@ -96,8 +128,8 @@ def _existing_questions(session: Session, bank_id: int) -> dict[str, Question]:
     return {q.code.casefold(): q for q in session.scalars(stmt)}
 
 
-def _plan(specs: list[QuestionSpec], existing: dict[str, Question], report: ImportReport) -> None:
-    by_text = {normalise_text(q.current_version.text): q for q in existing.values() if q.current_version is not None}
+def _plan(specs: list[QuestionSpec], existing: dict[str, _Existing], report: ImportReport) -> None:
+    by_text = {normalise_text(q.text): q for q in existing.values() if q.text is not None}
     for spec in specs:
         current = existing.get(spec.code.casefold())
         twin = by_text.get(normalise_text(spec.text))
@@ -113,11 +145,7 @@ def _plan(specs: list[QuestionSpec], existing: dict[str, Question], report: Impo
             continue
         if current is None:
             change = Change.ADDED
-        elif (
-            current.current_version is None
-            or current.current_version.content_hash != spec.content_hash
-            or (current.topic, current.difficulty, current.is_active) != (spec.topic, spec.difficulty, spec.active)
-        ):
+        elif current.content_hash != spec.content_hash or current.state != (spec.topic, spec.difficulty, spec.active):
             change = Change.UPDATED
         else:
             change = Change.UNCHANGED
@@ -143,30 +171,124 @@ def import_questions(
     """
     progress = progress or _NoProgress()
     report = ImportReport(problems=list(problems or []))
-    existing = _existing_questions(session, bank.id)
+    existing = _existing_index(session, bank.id)
     _plan(specs, existing, report)
     if dry_run or report.problems:
         return report
-    progress.start(len(report.changes))
-    for spec, change in report.changes:
-        progress.advance(1)
-        if change is Change.ADDED:
-            question = Question(bank=bank, code=spec.code, created_at=now)
-            session.add(question)
-            _apply(session, question, spec, now, new_version=True)
-        elif change is Change.UPDATED:
-            question = existing[spec.code.casefold()]
-            version = question.current_version
-            _apply(
-                session, question, spec, now, new_version=version is None or version.content_hash != spec.content_hash
-            )
-    bank.updated_at = now
-    session.flush()
+    _write_changes(
+        session,
+        bank,
+        [
+            (spec, existing.get(spec.code.casefold()))
+            for spec, change in report.changes
+            if change is not Change.UNCHANGED
+        ],
+        now,
+        progress,
+    )
     report.committed = True
     return report
 
 
-def _apply(session: Session, question: Question, spec: QuestionSpec, now: datetime, *, new_version: bool) -> None:
+_BATCH = 1000
+
+
+def _write_changes(
+    session: Session,
+    bank: QuestionBank,
+    changes: list[tuple[QuestionSpec, _Existing | None]],
+    now: datetime,
+    progress: ImportProgress,
+) -> None:
+    """Write added and updated questions with bulk statements, batch by batch.
+
+    Going row by row through the unit of work cost ~1 ms per question; imports of 10,000
+    questions must stay within seconds. ORM objects loaded earlier are expired at the end.
+    """
+    progress.start(len(changes))
+    for first in range(0, len(changes), _BATCH):
+        batch = changes[first : first + _BATCH]
+        new = [spec for spec, question in batch if question is None]
+        ids = {}
+        if new:
+            rows = [
+                {"bank_id": bank.id, "code": s.code, "created_at": now, **_question_values(s, None, now)} for s in new
+            ]
+            ids = {
+                code: qid
+                for qid, code in session.execute(
+                    insert(Question).returning(Question.id, Question.code, sort_by_parameter_order=True), rows
+                )
+            }
+        versioned = [
+            (spec, question)
+            for spec, question in batch
+            if question is None or question.content_hash != spec.content_hash
+        ]
+        version_ids = _insert_versions(session, versioned, ids, now)
+        links = [{"id": qid, "current_version_id": vid} for qid, vid in version_ids.items()]
+        changed = [
+            {"id": question.id, **_question_values(spec, question, now)}
+            for spec, question in batch
+            if question is not None
+        ]
+        for rows in (links, changed):  # bulk UPDATE by primary key: one key set per statement
+            if rows:
+                session.execute(update(Question), rows)
+        progress.advance(len(batch))
+    bank.updated_at = now
+    session.flush()
+    session.expire_all()
+
+
+def _question_values(spec: QuestionSpec, question: _Existing | None, now: datetime) -> dict[str, object]:
+    retired_at = None if spec.active else (question.retired_at if question and question.retired_at else now)
+    return {
+        "topic": spec.topic,
+        "difficulty": spec.difficulty,
+        "is_active": spec.active,
+        "retired_at": retired_at,
+        "updated_at": now,
+    }
+
+
+def _insert_versions(
+    session: Session, versioned: list[tuple[QuestionSpec, _Existing | None]], ids: dict[str, int], now: datetime
+) -> dict[int, int]:
+    """Insert a new version (and its choices) for each question; return question id -> version id."""
+    if not versioned:
+        return {}
+    rows = []
+    for spec, question in versioned:
+        number = question.version_number if question is not None else None
+        rows.append(
+            {
+                "question_id": ids[spec.code] if question is None else question.id,
+                "number": 1 if number is None else number + 1,  # versions only grow
+                "text": spec.text,
+                "explanation": spec.explanation,
+                "source": spec.source,
+                "content_hash": spec.content_hash,
+                "created_at": now,
+            }
+        )
+    result = session.execute(
+        insert(QuestionVersion).returning(
+            QuestionVersion.id, QuestionVersion.question_id, sort_by_parameter_order=True
+        ),
+        rows,
+    )
+    version_ids = {qid: vid for vid, qid in result}
+    choices = [
+        {"version_id": version_ids[row["question_id"]], "position": i, "text": text, "is_correct": i in spec.correct}
+        for (spec, _question), row in zip(versioned, rows, strict=True)
+        for i, text in enumerate(spec.choices)
+    ]
+    session.execute(insert(Choice), choices)
+    return version_ids
+
+
+def _apply(question: Question, spec: QuestionSpec, now: datetime, *, new_version: bool) -> None:
     question.topic = spec.topic
     question.difficulty = spec.difficulty
     question.is_active = spec.active
@@ -174,10 +296,10 @@ def _apply(session: Session, question: Question, spec: QuestionSpec, now: dateti
     question.updated_at = now
     if not new_version:
         return
-    number = 1 + max((v.number for v in question.versions), default=0)
-    version = QuestionVersion(
+    current = question.current_version
+    question.current_version = QuestionVersion(
         question=question,
-        number=number,
+        number=1 if current is None else current.number + 1,  # versions only grow: current is the latest
         text=spec.text,
         explanation=spec.explanation,
         source=spec.source,
@@ -185,9 +307,6 @@ def _apply(session: Session, question: Question, spec: QuestionSpec, now: dateti
         created_at=now,
         choices=[Choice(position=i, text=t, is_correct=i in spec.correct) for i, t in enumerate(spec.choices)],
     )
-    session.add(version)
-    session.flush()  # the version needs its id before the question can point at it
-    question.current_version = version
 
 
 def import_file(
@@ -267,7 +386,7 @@ def edit_question(session: Session, question: Question, raw: RawQuestion, *, now
     if spec is None or problems:
         raise ValidationError("; ".join(p.describe() for p in problems), "; ".join(p.describe("en") for p in problems))
     version = question.current_version
-    _apply(session, question, spec, now, new_version=version is None or version.content_hash != spec.content_hash)
+    _apply(question, spec, now, new_version=version is None or version.content_hash != spec.content_hash)
     session.flush()
     return question
 
