@@ -80,7 +80,10 @@ def create_user_command(email: str | None, phone: str | None, full_name: str, ro
 def demo_command() -> None:
     """Load the shipped banks, a sample unit list, a demo organizer and a demo contest (idempotent)."""
     credentials = Path(current_app.instance_path) / "demo-credentials.txt"
-    password = credentials.read_text().strip() if credentials.exists() else secrets.token_urlsafe(9)
+    # Letters and digits only, without look-alikes (0/O, 1/l/I): it is read off a terminal and typed.
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    fresh = "".join(secrets.choice(alphabet) for _ in range(14))
+    password = credentials.read_text().strip() if credentials.exists() else fresh
     try:
         report = demo.load_demo(
             db.session,
