@@ -9,6 +9,7 @@ from sqlalchemy import func, inspect, select, text
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Contest, Question, Role, Round, Unit, User
 from quiz_engine.services.demo import DEMO_ORGANIZER_EMAIL
+from tests.bank_files import ALL_FORMATS
 from tests.banks_fixture import write_catalog
 
 
@@ -140,3 +141,14 @@ def test_export_bank_and_template(app: Flask, runner, tmp_path: Path) -> None:
     template = tmp_path / "mau.xlsx"
     assert runner.invoke(args=["quiz", "bank-template", "-o", str(template)]).exit_code == 0
     assert template.read_bytes().startswith(b"PK")
+
+
+@pytest.mark.parametrize("filename", list(ALL_FORMATS))
+def test_every_format_imports_through_the_cli(app: Flask, runner, tmp_path: Path, filename: str) -> None:
+    path = tmp_path / filename
+    path.write_bytes(ALL_FORMATS[filename])
+    result = runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "dinh-dang"])
+    assert result.exit_code == 0, result.output
+    assert "Thêm 2, cập nhật 0, giữ nguyên 0, lỗi 0" in result.output
+    again = runner.invoke(args=["quiz", "import-bank", str(path), "--bank", "dinh-dang"])
+    assert "Thêm 0, cập nhật 0, giữ nguyên 2" in again.output

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Question, QuestionBank, QuestionVersion, Role
+from tests.bank_files import ALL_FORMATS
 
 GOOD = (
     "Mã câu hỏi,Chủ đề,Mức độ,Câu hỏi,Phương án A,Phương án B,Phương án C,Đáp án đúng\n"
@@ -139,3 +140,15 @@ def test_export_and_template_downloads(client, organizer) -> None:
     assert [c.value for c in sheet[2]][:4] == ["W1", "Đề án 06", "dễ", "Ứng dụng định danh điện tử quốc gia là gì?"]
     template = client.get("/organizer/banks/template.xlsx")
     assert template.status_code == 200 and "Hướng dẫn" in load_workbook(io.BytesIO(template.data)).sheetnames
+
+
+@pytest.mark.parametrize("filename", list(ALL_FORMATS))
+def test_every_format_imports_through_the_ui(app: Flask, client, organizer, filename: str) -> None:
+    preview_url = _upload(client, ALL_FORMATS[filename], filename).headers["Location"]
+    assert "sẽ thêm 2, cập nhật 0" in client.get(preview_url).get_data(as_text=True)
+    client.post(preview_url)
+    with app.app_context():
+        texts = sorted(q.current_version.text for q in db.session.scalars(select(Question)))
+        second = db.session.scalar(select(Question).where(Question.current_version.has(text=texts[1])))
+        assert second.current_version.correct_positions == [1]
+    assert texts == ["Ngày Chuyển đổi số quốc gia là ngày nào?", "Ứng dụng định danh điện tử quốc gia là gì?"]
