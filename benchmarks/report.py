@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -19,11 +20,9 @@ was measured; re-run `make bench` to refresh them. Targets come from the issues 
 def machine() -> str:
     """One line naming the machine and the moment, for every section."""
     cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"Measured {when} on {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}."
