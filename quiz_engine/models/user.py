@@ -38,6 +38,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     #: When the person consented to the stated purpose of processing (Decree 13/2023/NĐ-CP).
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when an organizer reset the password: the person must choose a new one at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     #: Set when personal fields were anonymised after a contest; results are kept.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
