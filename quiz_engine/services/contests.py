@@ -9,22 +9,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
     Contest,
     ContestGroup,
     CountingPolicy,
+    Difficulty,
     LeaderboardVisibility,
     PredictionKind,
-    Question,
     QuestionBank,
     Round,
     RoundMixItem,
     TieBreak,
     Unit,
 )
+from quiz_engine.services import papers
 from quiz_engine.services.errors import ConflictError, ValidationError
 
 
@@ -107,6 +108,7 @@ def add_round(session: Session, contest: Contest, rules: RoundRules, *, now: dat
     _check_rules(rules)
     groups = {g.code: g for g in contest.groups}
     mix = [_mix_item(session, item, groups) for item in rules.mix]
+    papers.check_fillable(session, mix)
     number = 1 + max((r.number for r in contest.rounds), default=0)
     round_ = Round(
         contest=contest,
@@ -180,25 +182,22 @@ def _mix_item(session: Session, item: MixItem, groups: dict[str, ContestGroup]) 
         raise ValidationError(
             f"Không có nhóm đối tượng '{item.group_code}'.", f"No eligibility group '{item.group_code}'.", field="mix"
         )
-    available = (
-        session.scalar(
-            select(func.count(Question.id)).where(
-                Question.bank_id == bank.id,
-                Question.is_active.is_(True),
-                *([Question.topic == item.topic] if item.topic else []),
-                *([Question.difficulty == item.difficulty] if item.difficulty else []),
-            )
-        )
-        or 0
-    )
-    if item.count < 1 or item.count > available:
+    if item.difficulty and item.difficulty not in {d.value for d in Difficulty}:
         raise ValidationError(
-            f"Ngân hàng '{bank.title}' chỉ có {available} câu phù hợp, không đủ {item.count} câu.",
-            f"Bank '{bank.title}' has {available} matching questions, not enough for {item.count}.",
-            field="mix",
+            f"Mức độ '{item.difficulty}' không hợp lệ.", f"Unknown difficulty '{item.difficulty}'.", field="mix"
+        )
+    if item.count < 1:
+        raise ValidationError(
+            "Số câu rút phải từ 1 trở lên.", "A mix item must draw at least one question.", field="mix"
         )
     group = groups.get(item.group_code) if item.group_code else None
-    return RoundMixItem(bank_id=bank.id, topic=item.topic, difficulty=item.difficulty, group=group, count=item.count)
+    return RoundMixItem(
+        bank_id=bank.id,
+        topic=item.topic or None,
+        difficulty=item.difficulty or None,
+        group_id=group.id if group else None,
+        count=item.count,
+    )
 
 
 @dataclass(frozen=True)
