@@ -1,0 +1,378 @@
+"""Attempts: starting one (limits, paper), submitting it, closing overdue ones, and reading them back.
+
+Rules implemented here:
+- An attempt can start only while its round is open; the deadline is the earlier of start + time
+  limit and the round's close. Answers count if they reached the server by the deadline plus the
+  round's grace seconds (network delay); later ones are refused and recorded as late.
+- Attempts allowed per round and per local day are counted from the database; at most one attempt
+  per contestant is in progress at a time (a unique index), so two simultaneous starts make one.
+- Time taken is server submit time minus server start time, never more than the time limit.
+- A submission is accepted once: the attempt leaves ``in_progress`` in one conditional UPDATE.
+Functions flush; the caller commits, then applies the Redis side effects they name.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import redis
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from quiz_engine.models import (
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    QuestionVersion,
+    Registration,
+    Round,
+)
+from quiz_engine.services import attempt_state, papers
+from quiz_engine.services.errors import ConflictError, NotFoundError, QuizError
+
+
+class RoundNotOpenError(QuizError):
+    status_code = 409
+
+
+class AttemptLimitError(QuizError):
+    status_code = 409
+
+
+class NotRegisteredError(QuizError):
+    status_code = 409
+
+
+class StateUnavailableError(QuizError):
+    """Redis (which holds the saved answers) cannot be reached: retry later, nothing is lost."""
+
+    status_code = 503
+
+
+def accept_until(attempt: Attempt, round_: Round) -> datetime:
+    """The last moment an answer to ``attempt`` still counts."""
+    return attempt.deadline_at + timedelta(seconds=round_.grace_seconds)
+
+
+def current_attempt(session: Session, user_id: int) -> Attempt | None:
+    """The contestant's attempt in progress, if any (there is at most one)."""
+    return session.scalar(
+        select(Attempt).where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS)
+    )
+
+
+def get_own_attempt(session: Session, attempt_id: int, user_id: int) -> Attempt:
+    """:raises NotFoundError: if the attempt does not exist or belongs to someone else."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user_id:
+        raise NotFoundError("Không tìm thấy bài thi.", "Attempt not found.")
+    return attempt
+
+
+def _check_limits(session: Session, round_: Round, user_id: int, now: datetime, tz: ZoneInfo) -> int:
+    """Return the next attempt number, or refuse when a limit is reached."""
+    mine = select(Attempt).where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
+    used = session.scalar(select(func.count()).select_from(mine.where(Attempt.status != AttemptStatus.VOID).subquery()))
+    if round_.max_attempts is not None and used >= round_.max_attempts:
+        raise AttemptLimitError(
+            f"Bạn đã dùng hết {round_.max_attempts} lượt thi của đợt này.",
+            f"You have used all {round_.max_attempts} attempts of this round.",
+        )
+    if round_.max_attempts_per_day is not None:
+        day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = mine.where(Attempt.started_at >= day_start, Attempt.status != AttemptStatus.VOID)
+        if session.scalar(select(func.count()).select_from(today.subquery())) >= round_.max_attempts_per_day:
+            raise AttemptLimitError(
+                f"Hôm nay bạn đã thi đủ {round_.max_attempts_per_day} lượt; hãy quay lại vào ngày mai.",
+                f"You have taken {round_.max_attempts_per_day} attempts today; come back tomorrow.",
+            )
+    last = session.scalar(
+        select(func.max(Attempt.number)).where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
+    )
+    return (last or 0) + 1
+
+
+def start_attempt(
+    session: Session,
+    *,
+    round_: Round,
+    user_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+    rng: random.Random | None = None,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+) -> Attempt:
+    """Draw a paper and open an attempt, or return the one already in progress in this round.
+
+    :raises RoundNotOpenError: before the round opens or after it closes.
+    :raises NotRegisteredError: if the contestant has not joined the round's contest.
+    :raises ConflictError: if an attempt in another round is in progress.
+    :raises AttemptLimitError: when the round's or the day's attempts are used up.
+    The caller commits (an IntegrityError there means a simultaneous start won: use
+    :func:`current_attempt`), then calls :func:`open_state`.
+    """
+    if not round_.is_open(now):
+        raise _not_open(round_, now)
+    running = current_attempt(session, user_id)
+    if running is not None:
+        if running.round_id == round_.id:
+            return running
+        raise ConflictError(
+            "Bạn đang làm dở một bài thi ở đợt khác; hãy nộp bài đó trước.",
+            "You have an attempt in progress in another round; submit it first.",
+        )
+    registration = session.scalar(
+        select(Registration).where(Registration.contest_id == round_.contest_id, Registration.user_id == user_id)
+    )
+    if registration is None:
+        raise NotRegisteredError(
+            "Bạn cần đăng ký tham gia cuộc thi trước khi làm bài.", "Please join the contest before taking a round."
+        )
+    number = _check_limits(session, round_, user_id, now, tz)
+    paper = papers.draw_paper(session, round_, registration.group_id, rng or random.SystemRandom())
+    attempt = Attempt(
+        round_id=round_.id,
+        user_id=user_id,
+        number=number,
+        unit_id=registration.unit_id,
+        group_id=registration.group_id,
+        status=AttemptStatus.IN_PROGRESS,
+        started_at=now,
+        deadline_at=min(now + timedelta(seconds=round_.time_limit_seconds), round_.closes_at),
+        question_count=len(paper),
+        ip_address=ip_address,
+        user_agent=(user_agent or "")[:255] or None,
+        items=[
+            AttemptItem(position=p.position, question_version_id=p.version_id, choice_order=p.choice_order)
+            for p in paper
+        ],
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def _not_open(round_: Round, now: datetime) -> RoundNotOpenError:
+    if now < round_.opens_at:
+        return RoundNotOpenError("Đợt thi chưa mở.", "The round has not opened yet.")
+    return RoundNotOpenError("Đợt thi đã kết thúc.", "The round has closed.")
+
+
+def _paper(session: Session, attempt: Attempt) -> list[AttemptItem]:
+    stmt = (
+        select(AttemptItem)
+        .where(AttemptItem.attempt_id == attempt.id)
+        .options(selectinload(AttemptItem.question_version).selectinload(QuestionVersion.choices))
+        .order_by(AttemptItem.position)
+    )
+    return list(session.scalars(stmt))
+
+
+def open_state(session: Session, client: redis.Redis, prefix: str, attempt: Attempt) -> None:
+    """Put an open attempt's state into Redis (after commit; again whenever it is missing)."""
+    items = _paper(session, attempt)
+    layout = attempt_state.layout_of(
+        [len(i.choice_order) for i in items],
+        [len(i.question_version.correct_positions) > 1 for i in items],
+    )
+    round_ = session.get(Round, attempt.round_id)
+    attempt_state.open_state(
+        client,
+        prefix,
+        round_id=attempt.round_id,
+        attempt_id=attempt.id,
+        user_id=attempt.user_id,
+        accept_until=accept_until(attempt, round_),
+        layout=layout,
+    )
+
+
+def submit_attempt(
+    session: Session, client: redis.Redis, prefix: str, attempt: Attempt, *, now: datetime, by_server: bool = False
+) -> bool:
+    """Close ``attempt``: copy the answers saved in time from Redis, score them, record the times.
+
+    :param by_server: closed by the deadline sweep (status ``expired``) rather than by the contestant.
+    :return: True if this call closed it, False if it was already closed (a resent submit).
+    :raises StateUnavailableError: if Redis cannot be read; nothing changes.
+    The caller commits, then calls :func:`attempt_state.close_state`.
+    """
+    round_ = session.get(Round, attempt.round_id)
+    try:
+        saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
+    except (redis.RedisError, OSError) as exc:
+        raise StateUnavailableError(
+            "Hệ thống tạm thời không lưu được bài; vui lòng thử nộp lại sau ít giây.",
+            "The answers store is unavailable; please submit again in a few seconds.",
+        ) from exc
+    ended = min(now, attempt.deadline_at)
+    status = AttemptStatus.EXPIRED if by_server or now > accept_until(attempt, round_) else AttemptStatus.SUBMITTED
+    closed = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+        .values(
+            status=status,
+            submitted_at=ended,
+            duration_ms=int((ended - attempt.started_at).total_seconds() * 1000),
+            scored_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not closed:
+        session.refresh(attempt)
+        return False
+    _record_answers(session, attempt, round_, saved)
+    session.refresh(attempt)
+    return True
+
+
+def _record_answers(session: Session, attempt: Attempt, round_: Round, saved: dict) -> None:  # type: ignore[type-arg]
+    limit = accept_until(attempt, round_)
+    correct = 0
+    for item in _paper(session, attempt):
+        answer = saved.get(str(item.position))
+        if answer is not None and answer.saved_at <= limit and answer.value:
+            item.selected, item.answered_at = answer.choices, answer.saved_at
+        item.is_correct = sorted(item.selected or []) == item.question_version.correct_positions
+        correct += item.is_correct
+    prediction = saved.get(attempt_state.PREDICTION_FIELD)
+    values = {"correct_count": correct}
+    if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
+        values["prediction"] = int(prediction.value)
+    session.execute(
+        update(Attempt).where(Attempt.id == attempt.id).values(**values).execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
+def overdue_attempts(session: Session, now: datetime, limit: int = 500) -> list[Attempt]:
+    """In-progress attempts whose deadline and grace have passed."""
+    stmt = (
+        select(Attempt)
+        .join(Round, Round.id == Attempt.round_id)
+        .where(Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.deadline_at < now)
+        .order_by(Attempt.deadline_at)
+        .limit(limit)
+    )
+    return [a for a in session.scalars(stmt) if accept_until(a, session.get(Round, a.round_id)) < now]
+
+
+@dataclass(frozen=True)
+class PaperQuestion:
+    position: int
+    text: str
+    #: (bank position, text) in display order; correctness is never part of it.
+    choices: list[tuple[int, str]]
+    multiple: bool
+    selected: list[int]
+
+
+@dataclass(frozen=True)
+class PaperView:
+    attempt: Attempt
+    round: Round
+    questions: list[PaperQuestion]
+    prediction: int | None
+    remaining_ms: int
+
+    @property
+    def unanswered(self) -> list[int]:
+        return [q.position for q in self.questions if not q.selected]
+
+
+def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> PaperView:
+    """The paper as the contestant sees it, with the answers saved so far and the true time left."""
+    round_ = session.get(Round, attempt.round_id)
+    items = _paper(session, attempt)
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
+        chosen = {int(f): a.choices for f, a in saved.items() if f.isdigit()}
+        raw_prediction = saved.get(attempt_state.PREDICTION_FIELD)
+        prediction = int(raw_prediction.value) if raw_prediction and raw_prediction.value.isdigit() else None
+    else:
+        chosen = {i.position: i.selected or [] for i in items}
+        prediction = attempt.prediction
+    questions = []
+    for item in items:
+        texts = {c.position: c.text for c in item.question_version.choices}
+        questions.append(
+            PaperQuestion(
+                position=item.position,
+                text=item.question_version.text,
+                choices=[(p, texts[p]) for p in item.choice_order],
+                multiple=len(item.question_version.correct_positions) > 1,
+                selected=chosen.get(item.position, []),
+            )
+        )
+    remaining = max(0, int((attempt.deadline_at - now).total_seconds() * 1000))
+    return PaperView(attempt, round_, questions, prediction, remaining)
+
+
+def answers_revealed(round_: Round, now: datetime) -> bool:
+    """Correct answers are shown in practice rounds, and elsewhere only after close if the round allows."""
+    return round_.is_practice or (round_.reveal_answers_after_close and now >= round_.closes_at)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    position: int
+    text: str
+    choices: list[tuple[int, str, bool]]  # (bank position, text, is correct) in display order
+    selected: list[int]
+    is_correct: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    attempt: Attempt
+    round: Round
+    review: list[ReviewItem] | None  # None until answers may be revealed
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return None if self.attempt.duration_ms is None else self.attempt.duration_ms / 1000
+
+
+def attempt_result(session: Session, attempt: Attempt, now: datetime) -> AttemptResult:
+    """Score, time and status of a closed attempt, with the corrections once they may be shown."""
+    round_ = session.get(Round, attempt.round_id)
+    review = None
+    if attempt.status is not AttemptStatus.IN_PROGRESS and answers_revealed(round_, now):
+        review = []
+        for item in _paper(session, attempt):
+            by_position = {c.position: c for c in item.question_version.choices}
+            review.append(
+                ReviewItem(
+                    position=item.position,
+                    text=item.question_version.text,
+                    choices=[(p, by_position[p].text, by_position[p].is_correct) for p in item.choice_order],
+                    selected=item.selected or [],
+                    is_correct=bool(item.is_correct),
+                    explanation=item.question_version.explanation,
+                )
+            )
+    return AttemptResult(attempt, round_, review)
+
+
+def practice_feedback(session: Session, attempt: Attempt, position: int) -> tuple[list[int], str]:
+    """In a practice round, the correct choices and explanation of one question, right after answering.
+
+    :raises NotFoundError: outside practice rounds (nothing is revealed there before close).
+    """
+    round_ = session.get(Round, attempt.round_id)
+    item = session.scalar(
+        select(AttemptItem).where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
+    )
+    if not round_.is_practice or item is None:
+        raise NotFoundError("Không có đáp án để hiển thị.", "No answer to show.")
+    return item.question_version.correct_positions, item.question_version.explanation
+
+
+def history(session: Session, user_id: int) -> list[Attempt]:
+    """The contestant's attempts, newest first."""
+    return list(session.scalars(select(Attempt).where(Attempt.user_id == user_id).order_by(Attempt.started_at.desc())))

@@ -1,0 +1,122 @@
+"""Build a contest with a bank, a round and a registered contestant, for attempt tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from quiz_engine.models import Contest, Registration, Round, UnitKind, utcnow
+from quiz_engine.services import accounts, banks, contests
+from quiz_engine.services.units import UnitSpec, import_units
+
+HEADER = [
+    "Mã câu hỏi",
+    "Chủ đề",
+    "Mức độ",
+    "Câu hỏi",
+    "Phương án A",
+    "Phương án B",
+    "Phương án C",
+    "Phương án D",
+    "Đáp án đúng",
+    "Giải thích",
+]
+
+
+def bank_csv(count: int, *, multiple_every: int = 0) -> bytes:
+    """``count`` questions; question i's correct answer is letter i % 4 (and C too when multiple)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for i in range(count):
+        correct = "ABCD"[i % 4]
+        if multiple_every and i % multiple_every == 0:
+            correct = "A,C"
+        writer.writerow(
+            [
+                f"Q{i:03d}",
+                "Chung",
+                "dễ",
+                f"Câu hỏi số {i}?",
+                f"A{i}",
+                f"B{i}",
+                f"C{i}",
+                f"D{i}",
+                correct,
+                f"Giải thích {i}.",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+@dataclass
+class Setup:
+    contest: Contest
+    round: Round
+    user_id: int
+
+
+def build(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    questions: int = 12,
+    per_paper: int = 5,
+    time_limit: int = 600,
+    **rules: object,
+) -> Setup:
+    """A published contest with one open round and one registered contestant (committed)."""
+    now = now or utcnow()
+    bank = banks.get_or_create_bank(session, "bank", "Ngân hàng")
+    banks.import_file(
+        session, bank, "bank.csv", bank_csv(questions, multiple_every=int(rules.pop("multiple_every", 0))), now=now
+    )
+    import_units(session, [UnitSpec("X1", "Xã Một", UnitKind.COMMUNE, None, 100, 2)])
+    contest = contests.create_contest(
+        session, slug="thi", title="Cuộc thi", now=now, groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")]
+    )
+    round_ = contests.add_round(
+        session,
+        contest,
+        contests.RoundRules(
+            title="Tuần 1",
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=7),
+            time_limit_seconds=time_limit,
+            mix=[contests.MixItem("bank", per_paper)],
+            **rules,  # type: ignore[arg-type]
+        ),
+        now=now,
+    )
+    user = accounts.create_user(
+        session, full_name="Nguyễn Văn An", email="an@example.vn", password="mat-khau-123", now=now
+    )
+    session.add(
+        Registration(
+            contest_id=contest.id,
+            user_id=user.id,
+            group_id=contest.groups[1].id,
+            unit_id=contest.units[0].id if contest.units else None,
+            registered_at=now,
+        )
+    )
+    session.commit()
+    return Setup(contest, round_, user.id)
+
+
+def register(session: Session, contest: Contest, email: str, now: datetime | None = None) -> int:
+    """Another registered contestant; returns the user id (committed)."""
+    user = accounts.create_user(
+        session, full_name="Trần Thị Bình", email=email, password="mat-khau-123", now=now or utcnow()
+    )
+    session.add(
+        Registration(
+            contest_id=contest.id, user_id=user.id, group_id=contest.groups[0].id, registered_at=now or utcnow()
+        )
+    )
+    session.commit()
+    return user.id
