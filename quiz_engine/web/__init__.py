@@ -13,6 +13,7 @@ from quiz_engine.extensions import db, login_manager
 from quiz_engine.models import User
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import localtime
+from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.main import bp as main_bp
 from quiz_engine.web.organizer import bp as organizer_bp
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(organizer_bp)
+    app.register_blueprint(api_bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
@@ -44,9 +46,9 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz" or best == "application/json"
 
 
-def _error_response(status: int, message: str) -> ResponseReturnValue:
+def _error_response(status: int, message: str, code: str = "error") -> ResponseReturnValue:
     if _wants_json():
-        return jsonify(error=message, status=status), status
+        return jsonify(error=message, code=code, status=status), status
     return render_template("errors/error.html", status=status, message=message), status
 
 
@@ -62,16 +64,22 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
         500: gettext("Hệ thống gặp lỗi. Vui lòng thử lại sau."),
     }
     code = exc.code or 500
-    return _error_response(code, messages.get(code, exc.description or ""))
+    return _error_response(code, messages.get(code, exc.description or ""), _snake(exc.name))
 
 
 def _quiz_error(exc: QuizError) -> ResponseReturnValue:
     db.session.rollback()
-    return _error_response(exc.status_code, exc.message(str(get_locale())))
+    return _error_response(exc.status_code, exc.message(str(get_locale())), _snake(type(exc).__name__))
 
 
 def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
-    return _error_response(400, gettext("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và thử lại."))
+    return _error_response(400, gettext("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và thử lại."), "csrf")
+
+
+def _snake(name: str) -> str:
+    """``AttemptLimitError`` -> ``attempt_limit``; ``Not Found`` -> ``not_found`` (the API's error codes)."""
+    name = name.removesuffix("Error").replace(" ", "")
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def _security_headers(response: Response) -> Response:

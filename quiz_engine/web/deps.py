@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_babel import get_locale
 
 from quiz_engine.models import utcnow
@@ -27,3 +28,17 @@ def locale() -> str:
 def origin() -> audit.Origin:
     """Where the current request came from, for the audit log."""
     return audit.Origin(request.remote_addr, request.headers.get("User-Agent"))
+
+
+def session_user_id() -> int | None:
+    """The signed-in user's id straight from the signed session cookie.
+
+    The answer-saving endpoint uses this instead of ``current_user``: loading the account from the
+    database on every autosave would halve what one server can take (docs/PERFORMANCE.md).
+    """
+    raw = session.get("_user_id")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+def timezone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])

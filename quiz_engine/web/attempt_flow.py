@@ -1,0 +1,82 @@
+"""The commit-then-Redis sequences shared by the attempt pages and the API.
+
+Services flush; these helpers commit once and then apply the Redis side effects, in that order,
+so Redis never holds state the database does not (STYLE.md §10.2).
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from quiz_engine.extensions import db, redis_client
+from quiz_engine.models import Attempt, AttemptStatus, Round
+from quiz_engine.services import attempt_state, attempts, audit
+from quiz_engine.web import deps
+
+
+def start(round_: Round) -> Attempt:
+    """Start (or resume) the current user's attempt in ``round_``."""
+    now = deps.now()
+    try:
+        attempt = attempts.start_attempt(
+            db.session,
+            round_=round_,
+            user_id=current_user.id,
+            now=now,
+            tz=deps.timezone(),
+            ip_address=request.remote_addr,
+            user_agent=request.headers.get("User-Agent"),
+        )
+        audit.record(
+            db.session,
+            "attempt.start",
+            now=now,
+            actor_id=current_user.id,
+            target=("attempt", attempt.id),
+            origin=deps.origin(),
+            round_id=round_.id,
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # a simultaneous start won the race: both clicks get that attempt
+        attempt = attempts.current_attempt(db.session, current_user.id)
+        if attempt is None:
+            raise
+    attempts.open_state(db.session, redis_client(), deps.redis_prefix(), attempt)
+    return attempt
+
+
+def submit(attempt: Attempt, *, by_server: bool = False) -> bool:
+    """Close ``attempt`` once; returns False when it was already closed."""
+    now = deps.now()
+    closed = attempts.submit_attempt(
+        db.session, redis_client(), deps.redis_prefix(), attempt, now=now, by_server=by_server
+    )
+    if closed:
+        audit.record(
+            db.session,
+            "attempt.submit",
+            now=now,
+            actor_id=attempt.user_id,
+            target=("attempt", attempt.id),
+            origin=deps.origin(),
+            status=attempt.status.value,
+            correct=attempt.correct_count,
+        )
+    db.session.commit()
+    attempt_state.close_state(redis_client(), deps.redis_prefix(), attempt.round_id, attempt.id)
+    return closed
+
+
+def touch(attempt: Attempt) -> Attempt:
+    """On every visit: close an attempt whose time is up, or restore its Redis state if it went missing."""
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return attempt
+    round_ = db.session.get(Round, attempt.round_id)
+    if deps.now() > attempts.accept_until(attempt, round_):
+        submit(attempt, by_server=True)
+    elif not attempt_state.has_state(redis_client(), deps.redis_prefix(), attempt.round_id, attempt.id):
+        attempts.open_state(db.session, redis_client(), deps.redis_prefix(), attempt)
+    return attempt
