@@ -5,18 +5,20 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
+import redis
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from quiz_engine.extensions import db
+from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import QuestionBank, Role, User, utcnow
-from quiz_engine.services import accounts, audit, bank_workbooks, banks, demo
+from quiz_engine.services import accounts, attempt_state, attempts, audit, bank_workbooks, banks, demo
 from quiz_engine.services.errors import QuizError
 
 quiz_cli = AppGroup("quiz", help="Quản trị cuộc thi (contest administration).")
@@ -193,6 +195,44 @@ def bank_template_command(output: Path) -> None:
     """Write the blank .xlsx import template with its guide sheet."""
     output.write_bytes(bank_workbooks.build_template())
     click.echo(f"Đã ghi tệp mẫu {output} (template written).")
+
+
+@quiz_cli.command("close-overdue")
+@click.option("--every", type=float, default=None, help="Repeat every N seconds until stopped (Ctrl-C).")
+def close_overdue_command(every: float | None) -> None:
+    """Close and score every attempt whose deadline (plus grace) has passed."""
+    while True:
+        try:
+            closed = _close_overdue_once()
+            if closed or every is None:
+                click.echo(f"Đã đóng {closed} bài quá hạn (closed {closed} overdue attempts).")
+        except (redis.RedisError, OSError, QuizError) as exc:  # keep sweeping: the store may come back
+            db.session.rollback()
+            click.echo(f"Chưa đóng được bài quá hạn: {exc}", err=True)
+            if every is None:
+                raise SystemExit(1) from exc
+        if every is None:
+            return
+        time.sleep(every)
+
+
+def _close_overdue_once() -> int:
+    client, prefix, closed = redis_client(), current_app.config["REDIS_KEY_PREFIX"], 0
+    for attempt in attempts.overdue_attempts(db.session, utcnow()):
+        if attempts.submit_attempt(db.session, client, prefix, attempt, now=utcnow(), by_server=True):
+            audit.record(
+                db.session,
+                "attempt.submit",
+                now=utcnow(),
+                actor_id=attempt.user_id,
+                target=("attempt", attempt.id),
+                status=attempt.status.value,
+                correct=attempt.correct_count,
+            )
+            closed += 1
+        db.session.commit()
+        attempt_state.close_state(client, prefix, attempt.round_id, attempt.id)
+    return closed
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from quiz_engine.extensions import db
 from quiz_engine.models.bank import QuestionVersion
 from quiz_engine.models.base import JSONType, UTCDateTime, enum_column, utcnow
+from quiz_engine.models.contest import Round
 
 
 class Registration(db.Model):
@@ -77,6 +78,7 @@ class Attempt(db.Model):
     items: Mapped[list[AttemptItem]] = relationship(
         back_populates="attempt", order_by="AttemptItem.position", cascade="all, delete-orphan"
     )
+    round: Mapped[Round] = relationship()
 
 
 class AttemptItem(db.Model):

@@ -1,0 +1,156 @@
+"""Contest page, the attempt page (works with and without JavaScript), submit, result, history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from quiz_engine.extensions import db, redis_client
+from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round
+from quiz_engine.services import attempt_state, attempts
+from quiz_engine.services.attempts import NotRegisteredError
+from quiz_engine.web import attempt_flow, deps
+from quiz_engine.web.contest.forms import AttemptActionForm
+
+bp = Blueprint("contest", __name__)
+
+
+def join_url(contest: Contest) -> str:
+    """Where a signed-in contestant joins ``contest`` (registration when signed out)."""
+    if not current_user.is_authenticated:
+        return (
+            url_for("auth.register", contest=contest.slug)
+            if "auth.register" in current_app.view_functions
+            else url_for("auth.login")
+        )
+    endpoint = "auth.join_contest"
+    return url_for(endpoint, slug=contest.slug) if endpoint in current_app.view_functions else url_for("main.index")
+
+
+@bp.get("/contests/<slug>")
+def show_contest(slug: str) -> ResponseReturnValue:
+    """Rules, rounds and, for a signed-in contestant, their attempts and a start button."""
+    contest = db.first_or_404(select(Contest).where(Contest.slug == slug, Contest.is_published.is_(True)))
+    mine: dict[int, list[Attempt]] = {}
+    registered = False
+    if current_user.is_authenticated:
+        registered = (
+            db.session.scalar(
+                select(Registration.id).where(
+                    Registration.contest_id == contest.id, Registration.user_id == current_user.id
+                )
+            )
+            is not None
+        )
+        for attempt in db.session.scalars(
+            select(Attempt).join(Round).where(Round.contest_id == contest.id, Attempt.user_id == current_user.id)
+        ):
+            mine.setdefault(attempt.round_id, []).append(attempt)
+    return render_template(
+        "contest/show.html",
+        contest=contest,
+        mine=mine,
+        registered=registered,
+        now=deps.now(),
+        join_url=join_url(contest),
+        form=AttemptActionForm(),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/start")
+@login_required
+def start_round(round_id: int) -> ResponseReturnValue:
+    """Start (or resume) an attempt and open its paper."""
+    round_ = db.get_or_404(Round, round_id)
+    if not AttemptActionForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = attempt_flow.start(round_)
+    except NotRegisteredError as exc:
+        db.session.rollback()
+        flash(exc.message(deps.locale()), "info")
+        return redirect(join_url(round_.contest))
+    return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
+
+
+def _own(attempt_id: int) -> Attempt:
+    return attempt_flow.touch(attempts.get_own_attempt(db.session, attempt_id, current_user.id))
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+def take_attempt(attempt_id: int) -> ResponseReturnValue:
+    """The paper: all questions on one page, answers saved so far, the server's time left."""
+    attempt = _own(attempt_id)
+    if attempt.status is not AttemptStatus.IN_PROGRESS:
+        return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
+    view = attempts.paper_view(db.session, redis_client(), deps.redis_prefix(), attempt, deps.now())
+    return render_template("contest/attempt.html", view=view, form=AttemptActionForm())
+
+
+@bp.post("/attempts/<int:attempt_id>")
+@login_required
+def save_attempt_form(attempt_id: int) -> ResponseReturnValue:
+    """Without JavaScript: save every answer in the form, then stay, or ask to confirm the submission."""
+    attempt = _own(attempt_id)
+    if attempt.status is not AttemptStatus.IN_PROGRESS or not AttemptActionForm().validate_on_submit():
+        return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
+    refused = _save_form_answers(attempt)
+    if refused:
+        flash(gettext("Không lưu được câu trả lời: đã hết giờ làm bài."), "error")
+    view = attempts.paper_view(db.session, redis_client(), deps.redis_prefix(), attempt, deps.now())
+    if request.form.get("action") == "submit":
+        return render_template("contest/confirm_submit.html", view=view, form=AttemptActionForm())
+    flash(gettext("Đã lưu các câu trả lời."), "success")
+    return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
+
+
+def _save_form_answers(attempt: Attempt) -> bool:
+    late = False
+    fields = {str(i.position): ",".join(sorted(request.form.getlist(f"q{i.position}"))) for i in attempt.items}
+    prediction = request.form.get("prediction", "").strip()
+    if prediction.isdigit() and len(prediction) <= 10:
+        fields[attempt_state.PREDICTION_FIELD] = str(int(prediction))
+    for field, value in fields.items():
+        result = attempt_state.save_answer(
+            redis_client(),
+            deps.redis_prefix(),
+            round_id=attempt.round_id,
+            attempt_id=attempt.id,
+            user_id=current_user.id,
+            field=field,
+            value=value,
+            now=deps.now(),
+        )
+        late = late or result is attempt_state.SaveResult.LATE
+    return late
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@login_required
+def submit_attempt(attempt_id: int) -> ResponseReturnValue:
+    """Submit (the confirmation has been shown); a resent submit changes nothing."""
+    attempt = _own(attempt_id)
+    if AttemptActionForm().validate_on_submit() and attempt.status is AttemptStatus.IN_PROGRESS:
+        attempt_flow.submit(attempt)
+    return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+@login_required
+def attempt_result(attempt_id: int) -> ResponseReturnValue:
+    """Correct answers, time taken and status; corrections once the round allows them."""
+    attempt = _own(attempt_id)
+    if attempt.status is AttemptStatus.IN_PROGRESS:
+        return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
+    return render_template("contest/result.html", result=attempts.attempt_result(db.session, attempt, deps.now()))
+
+
+@bp.get("/me/attempts")
+@login_required
+def my_attempts() -> ResponseReturnValue:
+    """Every attempt of the signed-in contestant, newest first."""
+    return render_template("contest/history.html", attempts=attempts.history(db.session, current_user.id))
