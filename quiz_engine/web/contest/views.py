@@ -12,6 +12,7 @@ from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round
 from quiz_engine.services import attempt_state, attempts
 from quiz_engine.services.attempts import NotRegisteredError
+from quiz_engine.services.errors import ConflictError
 from quiz_engine.web import attempt_flow, deps
 from quiz_engine.web.contest.forms import AttemptActionForm
 
@@ -73,6 +74,11 @@ def start_round(round_id: int) -> ResponseReturnValue:
         db.session.rollback()
         flash(exc.message(deps.locale()), "info")
         return redirect(join_url(round_.contest))
+    except ConflictError as exc:  # an attempt in another round is running: take the contestant back to it
+        db.session.rollback()
+        flash(exc.message(deps.locale()), "info")
+        running = attempts.current_attempt(db.session, current_user.id)
+        return redirect(url_for("contest.take_attempt", attempt_id=running.id) if running else url_for("main.index"))
     return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
 
 
