@@ -5,18 +5,23 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from quiz_engine.services.question_schema import HEADERS_VI
+
 HEADER = [
-    "Mã câu hỏi",
-    "Chủ đề",
-    "Mức độ",
-    "Câu hỏi",
-    "Phương án A",
-    "Phương án B",
-    "Phương án C",
-    "Phương án D",
-    "Đáp án đúng",
-    "Giải thích",
-    "Nguồn",
+    HEADERS_VI[key]
+    for key in (
+        "code",
+        "topic",
+        "difficulty",
+        "question",
+        "choice_a",
+        "choice_b",
+        "choice_c",
+        "choice_d",
+        "correct",
+        "explanation",
+        "source",
+    )
 ]
 
 

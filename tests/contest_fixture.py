@@ -11,19 +11,23 @@ from sqlalchemy.orm import Session
 
 from quiz_engine.models import Contest, Registration, Round, UnitKind, utcnow
 from quiz_engine.services import accounts, banks, contests
+from quiz_engine.services.question_schema import HEADERS_VI
 from quiz_engine.services.units import UnitSpec, import_units
 
 HEADER = [
-    "Mã câu hỏi",
-    "Chủ đề",
-    "Mức độ",
-    "Câu hỏi",
-    "Phương án A",
-    "Phương án B",
-    "Phương án C",
-    "Phương án D",
-    "Đáp án đúng",
-    "Giải thích",
+    HEADERS_VI[key]
+    for key in (
+        "code",
+        "topic",
+        "difficulty",
+        "question",
+        "choice_a",
+        "choice_b",
+        "choice_c",
+        "choice_d",
+        "correct",
+        "explanation",
+    )
 ]
 
 

@@ -175,6 +175,9 @@ def _patch(data: bytes, part: str, change) -> bytes:  # type: ignore[no-untyped-
         ),
         ("bank.pdf", b"%PDF-1.4 question bank", "không được hỗ trợ"),
         ("bank.csv", b"", "Tệp rỗng"),
+        ("bank.csv", "Tên,Điểm\nAn,9\n".encode(), "Không tìm thấy cột 'Câu hỏi'"),
+        ("bank.csv", "Cau hoi,A\nCo dau?,\xe9".encode("latin-1"), "mã hóa UTF-8"),
+        ("bank.gift", "::A:: Câu? {=a ~b}".encode("cp1258"), "mã hóa UTF-8"),
         ("bank.csv", "Mã câu hỏi,Câu hỏi\n".encode("utf-16"), "không phải bảng tính hay văn bản"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from quiz_engine.services.bank_formats.errors import BankFileError
+from quiz_engine.services.bank_formats.errors import BankFileError, decode_text
 from quiz_engine.services.question_schema import LETTERS, RawQuestion
 
 _CHOICE_RE = re.compile(r"^([A-Z])[.)]\s+(.*)$")
@@ -52,12 +52,7 @@ def read_aiken_rows(data: bytes) -> list[RawQuestion]:
 
     :raises BankFileError: if the file is not UTF-8 text or holds no question.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BankFileError(
-            "Tệp Aiken phải được lưu với mã hóa UTF-8.", "The Aiken file must be saved as UTF-8."
-        ) from exc
+    text = decode_text(data, "Aiken")
     reader = _Reader()
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():

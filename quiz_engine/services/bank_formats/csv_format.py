@@ -5,41 +5,26 @@ from __future__ import annotations
 import csv
 import io
 
-from quiz_engine.services.question_schema import Problem, RawQuestion, map_headers
-
-
-class CsvFormatError(Exception):
-    """The file cannot be read as a CSV bank at all."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.vi)
-        self.problem = problem
+from quiz_engine.services.bank_formats.errors import BankFileError, decode_text
+from quiz_engine.services.question_schema import RawQuestion, map_headers
 
 
 def read_csv_rows(data: bytes) -> list[RawQuestion]:
     """Parse CSV bytes into rows keyed by canonical column; row numbers count the header as 1.
 
-    :raises CsvFormatError: if the bytes are not UTF-8 text or have no question column.
+    :raises BankFileError: if the bytes are not UTF-8 text or have no question column.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvFormatError(
-            Problem(None, None, "Tệp CSV phải được lưu với mã hóa UTF-8.", "The CSV file must be saved as UTF-8.")
-        ) from exc
+    text = decode_text(data, "CSV")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, [])
     mapping, _unknown = map_headers(header)
     if "question" not in mapping.values():
-        raise CsvFormatError(
-            Problem(
-                1,
-                None,
-                "Không tìm thấy cột 'Câu hỏi' ở dòng tiêu đề.",
-                "No 'Câu hỏi' (question) column in the header row.",
-            )
+        raise BankFileError(
+            "Không tìm thấy cột 'Câu hỏi' ở dòng tiêu đề. Hãy dùng tệp mẫu.",
+            "No 'Câu hỏi' (question) column in the header row. Please use the template.",
+            row=1,
         )
     rows = []
     for number, record in enumerate(reader, start=2):

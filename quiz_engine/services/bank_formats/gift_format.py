@@ -11,7 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from quiz_engine.services.bank_formats.errors import BankFileError
+from quiz_engine.services.bank_formats.errors import BankFileError, decode_text
 from quiz_engine.services.question_schema import RawQuestion
 
 _ESCAPED = {"~": "\x00t", "=": "\x00e", "#": "\x00h", "{": "\x00o", "}": "\x00c", ":": "\x00k"}
@@ -146,12 +146,7 @@ def read_gift_rows(data: bytes) -> list[RawQuestion]:
 
     :raises BankFileError: if the file is not UTF-8 text or holds no question.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BankFileError(
-            "Tệp GIFT phải được lưu với mã hóa UTF-8.", "The GIFT file must be saved as UTF-8."
-        ) from exc
+    text = decode_text(data, "GIFT")
     rows = [_parse_block(block) for block in _blocks(text)]
     if not rows:
         raise BankFileError("Tệp GIFT không có câu hỏi nào.", "The GIFT file holds no question.")
