@@ -35,6 +35,8 @@ class Config:
     QUESTION_BANKS_DIR = str(Path(__file__).resolve().parent.parent / "question_banks")
     #: Name shown in the page header and titles.
     SITE_NAME = "Cuộc thi trực tuyến"
+    #: Youngest age (years, on the day of registration) at which a person may register.
+    REGISTRATION_MIN_AGE = 12
     #: Largest question-bank file accepted (bytes), in the UI and the CLI.
     BANK_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     #: Largest request body accepted (bytes); question-bank uploads are the largest legitimate ones.

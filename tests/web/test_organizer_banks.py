@@ -152,3 +152,8 @@ def test_every_format_imports_through_the_ui(app: Flask, client, organizer, file
         second = db.session.scalar(select(Question).where(Question.current_version.has(text=texts[1])))
         assert second.current_version.correct_positions == [1]
     assert texts == ["Ngày Chuyển đổi số quốc gia là ngày nào?", "Ứng dụng định danh điện tử quốc gia là gì?"]
+
+
+def test_organizer_home_opens_the_banks(client, organizer) -> None:
+    response = client.get("/organizer/")
+    assert response.status_code == 302 and response.headers["Location"] == "/organizer/banks"

@@ -14,4 +14,4 @@ bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 @organizer_required
 def home() -> ResponseReturnValue:
     """The organizer area opens on the question banks."""
-    return redirect(url_for("organizer.banks"))
+    return redirect(url_for("organizer.banks_list"))

@@ -1,0 +1,89 @@
+"""Registering (a new account entered in a contest) and joining another contest when signed in."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from quiz_engine.extensions import db
+from quiz_engine.models import Contest
+from quiz_engine.services import registration
+from quiz_engine.services.errors import QuizError
+from quiz_engine.web import deps
+from quiz_engine.web.auth.forms import JoinForm, RegisterForm, offer_entry
+from quiz_engine.web.auth.views import (
+    bp,
+    refuse,
+    registration_rules,
+    render_form,
+    signed_in_user,
+    start_session,
+)
+
+
+def _published_or_404(slug: str) -> Contest:
+    return db.first_or_404(select(Contest).where(Contest.slug == slug, Contest.is_published.is_(True)))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> ResponseReturnValue:
+    """Create an account entered in ``?contest=<slug>``; without a slug, the only published contest or a list."""
+    slug = request.args.get("contest")
+    if not slug:
+        published = registration.published_contests(db.session)
+        if len(published) != 1:
+            return render_template("auth/choose_contest.html", contests=published)
+        slug = published[0].slug
+    contest = _published_or_404(slug)
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.join_contest", slug=contest.slug))
+    form = RegisterForm()
+    offer_entry(form, contest)
+    if not form.validate_on_submit():
+        return render_form("auth/register.html", form, contest=contest)
+    try:
+        user = registration.register(
+            db.session,
+            contest,
+            form.details(),
+            password=form.password.data,
+            entry=form.entry(),
+            consented=form.consent.data,
+            now=deps.now(),
+            origin=deps.origin(),
+            **registration_rules(),
+        )
+    except QuizError as exc:
+        return refuse("auth/register.html", form, exc, contest=contest)
+    db.session.commit()
+    start_session(user)
+    flash(gettext("Đăng ký thành công. Chào mừng bạn đến với %(title)s!", title=contest.title), "success")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/contests/<slug>/join", methods=["GET", "POST"])
+@login_required
+def join_contest(slug: str) -> ResponseReturnValue:
+    """Enter the signed-in person in another published contest, with a group and a unit."""
+    contest = _published_or_404(slug)
+    me = signed_in_user()
+    if registration.registration_for(db.session, me.id, contest.id) is not None:
+        flash(gettext("Bạn đã đăng ký cuộc thi này."), "info")
+        return redirect(url_for("auth.profile"))
+    form = JoinForm()
+    offer_entry(form, contest)
+    context = {"contest": contest, "needs_consent": me.consented_at is None}
+    if not form.validate_on_submit():
+        return render_form("auth/join.html", form, **context)
+    try:
+        registration.join_contest(
+            db.session, me, contest, form.entry(), consented=form.consent.data, now=deps.now(), origin=deps.origin()
+        )
+    except QuizError as exc:
+        return refuse("auth/join.html", form, exc, **context)
+    db.session.commit()
+    flash(gettext("Bạn đã đăng ký tham gia %(title)s.", title=contest.title), "success")
+    return redirect(url_for("main.index"))
