@@ -16,6 +16,7 @@ from quiz_engine.models.contest import (
     StandingsMode,
     TieBreak,
 )
+from quiz_engine.models.result import RoundResult, VoidedQuestion, VoidMode
 from quiz_engine.models.unit import Unit, UnitKind
 from quiz_engine.models.user import Role, User
 
@@ -39,10 +40,13 @@ __all__ = [
     "Role",
     "Round",
     "RoundMixItem",
+    "RoundResult",
     "StandingsMode",
     "TieBreak",
     "Unit",
     "UnitKind",
     "User",
+    "VoidMode",
+    "VoidedQuestion",
     "utcnow",
 ]

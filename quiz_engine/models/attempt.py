@@ -70,6 +70,8 @@ class Attempt(db.Model):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     question_count: Mapped[int] = mapped_column(Integer)
     correct_count: Mapped[int | None] = mapped_column(Integer)
+    #: Questions that count: the paper's, less any an organizer removed from scoring.
+    scored_count: Mapped[int | None] = mapped_column(Integer)
     prediction: Mapped[int | None] = mapped_column(Integer)
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(String(45))

@@ -145,6 +145,8 @@ class Round(TimestampMixin, db.Model):
     #: The true value of the prediction question, known at close.
     prediction_actual: Mapped[int | None] = mapped_column(Integer)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when Redis missed an update (it was down at a submission); the repair rebuilds and clears it.
+    leaderboard_stale_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
     mix: Mapped[list[RoundMixItem]] = relationship(

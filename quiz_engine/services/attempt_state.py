@@ -136,7 +136,23 @@ def save_answer(
 
 def saved_answers(client: redis.Redis, prefix: str, round_id: int, attempt_id: int) -> dict[str, SavedAnswer]:
     """Every saved answer by field, with the server time it arrived."""
-    found = client.hgetall(answers_key(prefix, round_id, attempt_id))
+    return _decode(client.hgetall(answers_key(prefix, round_id, attempt_id)))
+
+
+_CLOSE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'status', 'closed') end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+
+def close_and_read(client: redis.Redis, prefix: str, round_id: int, attempt_id: int) -> dict[str, SavedAnswer]:
+    """Refuse further answers and return those saved, in one step (no answer slips in between)."""
+    keys = [attempt_key(prefix, round_id, attempt_id), answers_key(prefix, round_id, attempt_id)]
+    flat = client.register_script(_CLOSE)(keys=keys, args=[])
+    return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
+def _decode(found: dict[str, str]) -> dict[str, SavedAnswer]:
     answers = {}
     for field, stored in found.items():
         value, _, ms = stored.rpartition("|")

@@ -29,6 +29,8 @@ from quiz_engine.models import (
     QuestionVersion,
     Registration,
     Round,
+    VoidedQuestion,
+    VoidMode,
 )
 from quiz_engine.services import attempt_state, papers
 from quiz_engine.services.errors import ConflictError, NotFoundError, QuizError
@@ -192,23 +194,37 @@ def open_state(session: Session, client: redis.Redis, prefix: str, attempt: Atte
 
 
 def submit_attempt(
-    session: Session, client: redis.Redis, prefix: str, attempt: Attempt, *, now: datetime, by_server: bool = False
+    session: Session,
+    client: redis.Redis,
+    prefix: str,
+    attempt: Attempt,
+    *,
+    now: datetime,
+    by_server: bool = False,
+    sent_answers: dict[str, str] | None = None,
 ) -> bool:
-    """Close ``attempt``: copy the answers saved in time from Redis, score them, record the times.
+    """Close ``attempt``: take the answers saved in time, score them, record the times.
+
+    The answers come from Redis, closed there first so none slips in afterwards. If Redis is
+    unreachable, the answers the browser sent with the submission are used, stamped with the
+    submission time, so a contestant's work survives a Redis outage.
 
     :param by_server: closed by the deadline sweep (status ``expired``) rather than by the contestant.
+    :param sent_answers: field -> value as the save endpoint stores them (``"0,2"``; ``p`` for the prediction).
     :return: True if this call closed it, False if it was already closed (a resent submit).
-    :raises StateUnavailableError: if Redis cannot be read; nothing changes.
-    The caller commits, then calls :func:`attempt_state.close_state`.
+    :raises StateUnavailableError: if Redis cannot be read and no answers were sent; nothing changes.
+    The caller commits, then scores the attempt into the boards (``scoring.apply_to_boards``).
     """
     round_ = session.get(Round, attempt.round_id)
     try:
-        saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
+        saved = attempt_state.close_and_read(client, prefix, attempt.round_id, attempt.id)
     except (redis.RedisError, OSError) as exc:
-        raise StateUnavailableError(
-            "Hệ thống tạm thời không lưu được bài; vui lòng thử nộp lại sau ít giây.",
-            "The answers store is unavailable; please submit again in a few seconds.",
-        ) from exc
+        if sent_answers is None:
+            raise StateUnavailableError(
+                "Hệ thống tạm thời không đọc được bài làm; vui lòng thử nộp lại sau ít giây.",
+                "The answers store is unavailable; please submit again in a few seconds.",
+            ) from exc
+        saved = {field: attempt_state.SavedAnswer(value, now) for field, value in sent_answers.items()}
     ended = min(now, attempt.deadline_at)
     status = AttemptStatus.EXPIRED if by_server or now > accept_until(attempt, round_) else AttemptStatus.SUBMITTED
     closed = session.execute(
@@ -232,21 +248,45 @@ def submit_attempt(
 
 def _record_answers(session: Session, attempt: Attempt, round_: Round, saved: dict) -> None:  # type: ignore[type-arg]
     limit = accept_until(attempt, round_)
-    correct = 0
     for item in _paper(session, attempt):
         answer = saved.get(str(item.position))
         if answer is not None and answer.saved_at <= limit and answer.value:
             item.selected, item.answered_at = answer.choices, answer.saved_at
-        item.is_correct = sorted(item.selected or []) == item.question_version.correct_positions
-        correct += item.is_correct
+    correct, counted = score_items(session, attempt)
+    values: dict[str, object] = {"correct_count": correct, "scored_count": counted}
     prediction = saved.get(attempt_state.PREDICTION_FIELD)
-    values = {"correct_count": correct}
     if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
         values["prediction"] = int(prediction.value)
     session.execute(
         update(Attempt).where(Attempt.id == attempt.id).values(**values).execution_options(synchronize_session=False)
     )
     session.flush()
+
+
+def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
+    """Mark each answer right or wrong (voided questions applied); return ``(correct, counted)``.
+
+    A question voided "count correct" is right for everyone; one voided "remove" is left out.
+    """
+    voided = dict(
+        session.execute(
+            select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == attempt.round_id)
+        ).all()
+    )
+    correct = counted = 0
+    for item in _paper(session, attempt):
+        mode = voided.get(item.question_version.question_id)
+        item.is_void = mode is not None
+        if mode is VoidMode.REMOVE:
+            item.is_correct = None
+            continue
+        counted += 1
+        item.is_correct = mode is VoidMode.COUNT_CORRECT or (
+            sorted(item.selected or []) == item.question_version.correct_positions
+        )
+        correct += item.is_correct
+    session.flush()
+    return correct, counted
 
 
 def overdue_attempts(session: Session, now: datetime, limit: int = 500) -> list[Attempt]:

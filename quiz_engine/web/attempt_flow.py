@@ -1,4 +1,4 @@
-"""The commit-then-Redis sequences shared by the attempt pages and the API.
+"""The commit-then-Redis sequences shared by the attempt pages, the API and the CLI sweep.
 
 Services flush; these helpers commit once and then apply the Redis side effects, in that order,
 so Redis never holds state the database does not (STYLE.md §10.2).
@@ -6,13 +6,16 @@ so Redis never holds state the database does not (STYLE.md §10.2).
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import redis
 from flask import request
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Round
-from quiz_engine.services import attempt_state, attempts, audit
+from quiz_engine.services import attempt_state, attempts, audit, scoring
 from quiz_engine.web import deps
 
 
@@ -45,14 +48,23 @@ def start(round_: Round) -> Attempt:
         if attempt is None:
             raise
     attempts.open_state(db.session, redis_client(), deps.redis_prefix(), attempt)
+    scoring.load_paper_key(db.session, redis_client(), deps.redis_prefix(), attempt)
     return attempt
 
 
-def submit(attempt: Attempt, *, by_server: bool = False) -> bool:
-    """Close ``attempt`` once; returns False when it was already closed."""
-    now = deps.now()
+def close(
+    attempt: Attempt,
+    *,
+    client: redis.Redis,
+    prefix: str,
+    now: datetime,
+    by_server: bool = False,
+    sent_answers: dict[str, str] | None = None,
+    origin: audit.Origin = audit.CLI,
+) -> bool:
+    """Close ``attempt`` once, commit, then score it into the boards; False if it was already closed."""
     closed = attempts.submit_attempt(
-        db.session, redis_client(), deps.redis_prefix(), attempt, now=now, by_server=by_server
+        db.session, client, prefix, attempt, now=now, by_server=by_server, sent_answers=sent_answers
     )
     if closed:
         audit.record(
@@ -61,13 +73,27 @@ def submit(attempt: Attempt, *, by_server: bool = False) -> bool:
             now=now,
             actor_id=attempt.user_id,
             target=("attempt", attempt.id),
-            origin=deps.origin(),
+            origin=origin,
             status=attempt.status.value,
             correct=attempt.correct_count,
         )
-    db.session.commit()
-    attempt_state.close_state(redis_client(), deps.redis_prefix(), attempt.round_id, attempt.id)
+    db.session.commit()  # the record first: only then may Redis repeat it
+    if closed and not scoring.apply_to_boards(db.session, client, prefix, attempt, now):
+        db.session.commit()  # the stale mark, so the maintenance rebuilds this round's boards
     return closed
+
+
+def submit(attempt: Attempt, *, by_server: bool = False, sent_answers: dict[str, str] | None = None) -> bool:
+    """:func:`close` for a web request."""
+    return close(
+        attempt,
+        client=redis_client(),
+        prefix=deps.redis_prefix(),
+        now=deps.now(),
+        by_server=by_server,
+        sent_answers=sent_answers,
+        origin=deps.origin(),
+    )
 
 
 def touch(attempt: Attempt) -> Attempt:
@@ -79,4 +105,5 @@ def touch(attempt: Attempt) -> Attempt:
         submit(attempt, by_server=True)
     elif not attempt_state.has_state(redis_client(), deps.redis_prefix(), attempt.round_id, attempt.id):
         attempts.open_state(db.session, redis_client(), deps.redis_prefix(), attempt)
+        scoring.load_paper_key(db.session, redis_client(), deps.redis_prefix(), attempt)
     return attempt

@@ -1,0 +1,151 @@
+"""Scoring glue between the database (the record) and the Redis boards (a projection of it).
+
+- the answer key goes to Redis per paper when an attempt opens (voided questions as ``*``/``-``);
+- after the database has committed a submitted attempt, :func:`apply_to_boards` runs the Lua
+  scoring; if Redis is unreachable the round is marked stale instead, and :func:`repair_stale`
+  (run by the periodic maintenance) or :func:`rebuild_round` puts it right from the database.
+Functions flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, QuestionVersion, Round, VoidedQuestion, VoidMode
+from quiz_engine.services import leaderboards
+from quiz_engine.services.attempts import accept_until
+
+CLOSED = (AttemptStatus.SUBMITTED, AttemptStatus.EXPIRED)
+
+
+def voids(session: Session, round_id: int) -> dict[int, VoidMode]:
+    """Question id -> how it was voided in this round."""
+    rows = session.execute(
+        select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == round_id)
+    )
+    return dict(rows.all())
+
+
+def key_entries(session: Session, round_id: int, version_ids: Iterable[int]) -> dict[int, str]:
+    """Answer-key entries for question versions, voids applied."""
+    wanted = set(version_ids)
+    if not wanted:
+        return {}
+    voided = voids(session, round_id)
+    entries = {}
+    for version in session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(wanted))):
+        mode = voided.get(version.question_id)
+        if mode is VoidMode.REMOVE:
+            entries[version.id] = leaderboards.KEY_REMOVED
+        elif mode is VoidMode.COUNT_CORRECT:
+            entries[version.id] = leaderboards.KEY_ALL_CORRECT
+        else:
+            entries[version.id] = ",".join(str(p) for p in version.correct_positions)
+    return entries
+
+
+def load_paper_key(session: Session, client: redis.Redis, prefix: str, attempt: Attempt) -> None:
+    """Make sure Redis knows the answers of every question on ``attempt``'s paper; count the start."""
+    entries = key_entries(session, attempt.round_id, [i.question_version_id for i in attempt.items])
+    leaderboards.load_answer_key(client, prefix, attempt.round_id, entries)
+    leaderboards.mark_started(client, prefix, attempt.round_id, attempt.id, attempt.unit_id)
+
+
+def _scored(attempt: Attempt, round_: Round) -> leaderboards.ScoredAttempt:
+    assert attempt.submitted_at is not None and attempt.duration_ms is not None
+    return leaderboards.ScoredAttempt(
+        attempt_id=attempt.id,
+        user_id=attempt.user_id,
+        unit_id=attempt.unit_id,
+        accept_until=accept_until(attempt, round_),
+        duration_ms=attempt.duration_ms,
+        submitted_s=leaderboards.seconds_since_open(attempt.submitted_at, round_.opens_at),
+        version_ids=[i.question_version_id for i in sorted(attempt.items, key=lambda i: i.position)],
+    )
+
+
+def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> bool:
+    """Score a committed attempt into the Redis boards; on a Redis failure mark the round stale.
+
+    :return: True if Redis took it. Practice rounds have no board.
+    """
+    round_ = session.get(Round, attempt.round_id)
+    if round_.is_practice:
+        return True
+    try:
+        leaderboards.load_answer_key(
+            client, prefix, round_.id, key_entries(session, round_.id, [i.question_version_id for i in attempt.items])
+        )
+        leaderboards.score_attempt(client, prefix, round_.id, round_.counting_policy.value, _scored(attempt, round_))
+    except (redis.RedisError, OSError):
+        round_.leaderboard_stale_at = round_.leaderboard_stale_at or now
+        session.flush()
+        return False
+    return True
+
+
+def closed_attempts(session: Session, round_: Round) -> list[leaderboards.ClosedAttempt]:
+    """Every submitted or expired attempt of the round, as the boards need it."""
+    stmt = select(Attempt).where(Attempt.round_id == round_.id, Attempt.status.in_(CLOSED)).order_by(Attempt.id)
+    return [
+        leaderboards.ClosedAttempt(
+            attempt_id=a.id,
+            user_id=a.user_id,
+            unit_id=a.unit_id,
+            correct=a.correct_count or 0,
+            counted=a.scored_count if a.scored_count is not None else a.question_count,
+            duration_ms=a.duration_ms or 0,
+            submitted_s=leaderboards.seconds_since_open(a.submitted_at or a.started_at, round_.opens_at),
+        )
+        for a in session.scalars(stmt)
+    ]
+
+
+def rebuild_round(session: Session, client: redis.Redis, prefix: str, round_: Round) -> None:
+    """Rebuild the round's boards, counters and answer key from the database; clears the stale mark."""
+    started = [
+        (a, u)
+        for a, u in session.execute(
+            select(Attempt.id, Attempt.unit_id).where(
+                Attempt.round_id == round_.id, Attempt.status != AttemptStatus.VOID
+            )
+        )
+    ]
+    in_progress = (
+        session.scalar(
+            select(func.count(Attempt.id)).where(
+                Attempt.round_id == round_.id, Attempt.status == AttemptStatus.IN_PROGRESS
+            )
+        )
+        or 0
+    )
+    drawn = session.scalars(
+        select(AttemptItem.question_version_id).join(Attempt).where(Attempt.round_id == round_.id).distinct()
+    )
+    client.delete(leaderboards.RoundKeys(prefix, round_.id).answer_key)
+    leaderboards.load_answer_key(client, prefix, round_.id, key_entries(session, round_.id, drawn))
+    leaderboards.rebuild(
+        client,
+        prefix,
+        round_.id,
+        round_.counting_policy.value,
+        closed_attempts(session, round_),
+        started=started,
+        in_progress=in_progress,
+    )
+    round_.leaderboard_stale_at = None
+    session.flush()
+
+
+def repair_stale(session: Session, client: redis.Redis, prefix: str) -> list[int]:
+    """Rebuild every round marked stale (Redis missed an update); return their ids."""
+    repaired = []
+    for round_ in session.scalars(select(Round).where(Round.leaderboard_stale_at.is_not(None))):
+        rebuild_round(session, client, prefix, round_)
+        repaired.append(round_.id)
+    return repaired
