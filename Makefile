@@ -20,9 +20,9 @@ run: $(STAMP)
 	@echo "  quiz_engine đang chạy tại / serving at:  http://127.0.0.1:5000"
 	@echo "  Dừng bằng Ctrl-C (stop with Ctrl-C)."
 	@echo ""
-	@# The overdue-attempt sweep runs beside the server; Ctrl-C reaches both (one process group).
+	@# Upkeep (overdue attempts, stale boards, final rankings) runs beside the server; Ctrl-C reaches both.
 	@# It connects to the server's Redis rather than starting one, so the server alone owns it.
-	QUIZ_REDIS_URL=$${QUIZ_REDIS_URL:-unix://$(CURDIR)/instance/redis/redis.sock} $(FLASK) quiz close-overdue --every 30 & \
+	QUIZ_REDIS_URL=$${QUIZ_REDIS_URL:-unix://$(CURDIR)/instance/redis/redis.sock} $(FLASK) quiz maintain --every 30 & \
 	exec $(BIN)/gunicorn --config gunicorn.conf.py
 
 test: $(STAMP)

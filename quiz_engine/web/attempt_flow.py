@@ -103,7 +103,11 @@ def touch(attempt: Attempt) -> Attempt:
     round_ = db.session.get(Round, attempt.round_id)
     if deps.now() > attempts.accept_until(attempt, round_):
         submit(attempt, by_server=True)
-    elif not attempt_state.has_state(redis_client(), deps.redis_prefix(), attempt.round_id, attempt.id):
-        attempts.open_state(db.session, redis_client(), deps.redis_prefix(), attempt)
-        scoring.load_paper_key(db.session, redis_client(), deps.redis_prefix(), attempt)
+    else:
+        try:
+            if not attempt_state.has_state(redis_client(), deps.redis_prefix(), attempt.round_id, attempt.id):
+                attempts.open_state(db.session, redis_client(), deps.redis_prefix(), attempt)
+                scoring.load_paper_key(db.session, redis_client(), deps.redis_prefix(), attempt)
+        except (redis.RedisError, OSError):
+            pass  # Redis is away: submitting still works from the answers the browser sends
     return attempt

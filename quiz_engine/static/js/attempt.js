@@ -179,7 +179,11 @@
   }
   function submitNow() {
     submitting = true;
-    whenSaved(4000).then(function () { submitForm.submit(); });
+    // The paper form goes to the submit address: its answers count only if the server lost the saved ones.
+    whenSaved(4000).then(function () {
+      form.setAttribute("action", submitForm.getAttribute("action"));
+      form.submit();
+    });
   }
   function timeUp() {
     if (submitting) { return; }

@@ -107,9 +107,28 @@ def save_prediction(round_id: int, attempt_id: int) -> ResponseReturnValue:
 def attempt_submit(attempt_id: int) -> ResponseReturnValue:
     """Submit; a resent submit returns the same result with ``already_submitted``."""
     attempt = attempt_flow.touch(_own(attempt_id))
-    closed = attempt_flow.submit(attempt) if attempt.status.value == "in_progress" else False
+    closed = False
+    if attempt.status.value == "in_progress":
+        closed = attempt_flow.submit(attempt, sent_answers=_sent_answers(request.get_json(silent=True)))
     body = result_json(attempts.attempt_result(db.session, attempt, deps.now()))
     return jsonify({**body, "already_submitted": not closed})
+
+
+def _sent_answers(body: object) -> dict[str, str] | None:
+    """``{"answers": {"0": [2], ...}, "prediction": 120}`` sent with a submission (used if Redis is down)."""
+    if not isinstance(body, dict) or not isinstance(body.get("answers"), dict):
+        return None
+    sent = {
+        str(position): ",".join(str(c) for c in sorted(set(choices)))
+        for position, choices in body["answers"].items()
+        if str(position).isdigit()
+        and isinstance(choices, list)
+        and all(isinstance(c, int) and 0 <= c < 6 for c in choices)
+    }
+    prediction = body.get("prediction")
+    if isinstance(prediction, int) and not isinstance(prediction, bool) and 0 <= prediction <= MAX_PREDICTION:
+        sent[attempt_state.PREDICTION_FIELD] = str(prediction)
+    return sent
 
 
 @bp.get("/attempts/<int:attempt_id>/result")

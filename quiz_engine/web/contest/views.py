@@ -114,13 +114,18 @@ def save_attempt_form(attempt_id: int) -> ResponseReturnValue:
     return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
 
 
-def _save_form_answers(attempt: Attempt) -> bool:
-    late = False
+def form_answers(attempt: Attempt) -> dict[str, str]:
+    """The answers in a posted attempt form, as the save endpoint stores them."""
     fields = {str(i.position): ",".join(sorted(request.form.getlist(f"q{i.position}"))) for i in attempt.items}
     prediction = request.form.get("prediction", "").strip()
     if prediction.isdigit() and len(prediction) <= 10:
         fields[attempt_state.PREDICTION_FIELD] = str(int(prediction))
-    for field, value in fields.items():
+    return fields
+
+
+def _save_form_answers(attempt: Attempt) -> bool:
+    late = False
+    for field, value in form_answers(attempt).items():
         result = attempt_state.save_answer(
             redis_client(),
             deps.redis_prefix(),
@@ -141,7 +146,8 @@ def submit_attempt(attempt_id: int) -> ResponseReturnValue:
     """Submit (the confirmation has been shown); a resent submit changes nothing."""
     attempt = _own(attempt_id)
     if AttemptActionForm().validate_on_submit() and attempt.status is AttemptStatus.IN_PROGRESS:
-        attempt_flow.submit(attempt)
+        # The form carries the answers too: they count only if Redis (which holds them) is down.
+        attempt_flow.submit(attempt, sent_answers=form_answers(attempt))
     return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
 
 
