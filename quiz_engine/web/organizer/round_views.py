@@ -1,0 +1,125 @@
+"""Rounds in the organizer area: add, edit (rules frozen once someone has started) and delete."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user
+
+from quiz_engine.extensions import db
+from quiz_engine.models import Contest, Round
+from quiz_engine.services import audit, contests
+from quiz_engine.services.errors import QuizError
+from quiz_engine.web import deps
+from quiz_engine.web.access import organizer_required
+from quiz_engine.web.organizer import contest_forms
+from quiz_engine.web.organizer.blueprint import bp
+from quiz_engine.web.organizer.contest_forms import RoundAfterStartForm, RoundForm
+from quiz_engine.web.organizer.forms import ConfirmForm
+
+
+def _page(
+    form: RoundAfterStartForm, contest: Contest, round_: Round | None = None, status: int = 200
+) -> ResponseReturnValue:
+    locked = round_ is not None and contests.has_attempts(db.session, round_)
+    rules = contests.rules_of(db.session, round_) if locked and round_ is not None else None
+    return render_template(
+        "organizer/round_form.html",
+        form=form,
+        contest=contest,
+        round=round_,
+        locked=locked,
+        rules=rules,
+        labels=contest_forms.LABELS,
+    ), status
+
+
+def _refused(form: RoundAfterStartForm, exc: QuizError, contest: Contest, round_: Round | None) -> ResponseReturnValue:
+    db.session.rollback()  # drop whatever the service flushed before it refused
+    if not contest_forms.show_error(form, exc, deps.locale()):
+        flash(exc.message(deps.locale()), "error")
+    return _page(form, contest, round_, exc.status_code)
+
+
+def _record(action: str, round_id: int, **details: object) -> None:
+    audit.record(
+        db.session,
+        action,
+        now=deps.now(),
+        actor_id=current_user.id,
+        target=("round", round_id),
+        origin=deps.origin(),
+        **details,
+    )
+
+
+@bp.route("/contests/<int:contest_id>/rounds/new", methods=["GET", "POST"])
+@organizer_required
+def round_new(contest_id: int) -> ResponseReturnValue:
+    """Add a round; the banks must be able to fill its mix."""
+    contest = db.get_or_404(Contest, contest_id)
+    initial = None if request.method == "POST" else contest_forms.round_data(None, len(contest.rounds) + 1)
+    form = RoundForm(data=initial)
+    form.offer(contests.mix_banks(db.session), contest.groups)
+    if not form.validate_on_submit():
+        return _page(form, contest, status=400 if form.is_submitted() else 200)
+    try:
+        round_ = contests.add_round(db.session, contest, form.rules(), now=deps.now())
+    except QuizError as exc:
+        return _refused(form, exc, contest, None)
+    _record("round.create", round_.id, contest=contest.id, title=round_.title, practice=round_.is_practice)
+    db.session.commit()
+    flash(gettext("Đã thêm đợt thi “%(title)s”.", title=round_.title), "success")
+    return redirect(url_for("organizer.contest_detail", contest_id=contest.id))
+
+
+def _edit_form_class(locked: bool) -> type[RoundAfterStartForm]:
+    # A posted form says which fields it carries: a full form sent just after the first attempt began
+    # goes to the service whole, which refuses it, rather than being cut down to a few fields silently.
+    if request.method == "POST":
+        return RoundForm if request.form.get("scope") == "all" else RoundAfterStartForm
+    return RoundAfterStartForm if locked else RoundForm
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@organizer_required
+def round_edit(round_id: int) -> ResponseReturnValue:
+    """Change a round; once someone has started it only its title, close, leaderboard and reveal can change."""
+    round_ = db.get_or_404(Round, round_id)
+    current = contests.rules_of(db.session, round_)
+    form_class = _edit_form_class(contests.has_attempts(db.session, round_))
+    form = form_class(data=None if request.method == "POST" else contest_forms.round_data(current, round_.number))
+    form.offer(contests.mix_banks(db.session), round_.contest.groups)
+    if not form.validate_on_submit():
+        return _page(form, round_.contest, round_, 400 if form.is_submitted() else 200)
+    try:
+        changed = contests.update_round(db.session, round_, form.rules(current), now=deps.now())
+    except QuizError as exc:
+        return _refused(form, exc, round_.contest, round_)
+    if changed:
+        _record("round.update", round_.id, contest=round_.contest_id, changed=changed)
+    db.session.commit()
+    flash(gettext("Đã lưu đợt thi.") if changed else gettext("Không có thay đổi nào."), "success")
+    return redirect(url_for("organizer.contest_detail", contest_id=round_.contest_id))
+
+
+@bp.post("/rounds/<int:round_id>/delete")
+@organizer_required
+def round_delete(round_id: int) -> ResponseReturnValue:
+    """Delete a round nobody has started."""
+    round_ = db.get_or_404(Round, round_id)
+    contest_id, title = round_.contest_id, round_.title
+    target = redirect(url_for("organizer.contest_detail", contest_id=contest_id))
+    if not ConfirmForm().validate_on_submit():
+        return target
+    try:
+        contests.delete_round(db.session, round_)
+    except QuizError as exc:
+        db.session.rollback()
+        flash(exc.message(deps.locale()), "error")
+        return target
+    _record("round.delete", round_id, contest=contest_id, title=title)
+    db.session.commit()
+    flash(gettext("Đã xoá đợt thi “%(title)s”.", title=title), "success")
+    return target
