@@ -12,16 +12,16 @@ from typing import Any
 import click
 import redis
 from flask import Flask, current_app
-from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from quiz_engine import contest_cli  # noqa: F401  (its commands join the quiz group)
+from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import QuestionBank, Role, User, utcnow
-from quiz_engine.services import accounts, attempt_state, attempts, audit, bank_workbooks, banks, demo
+from quiz_engine.models import QuestionBank, Role, Round, User, utcnow
+from quiz_engine.services import accounts, attempts, audit, bank_workbooks, banks, demo, rankings, scoring
 from quiz_engine.services.errors import QuizError
-
-quiz_cli = AppGroup("quiz", help="Quản trị cuộc thi (contest administration).")
+from quiz_engine.web import attempt_flow
 
 
 def _password(env_var: str, prompt: str) -> str:
@@ -217,22 +217,84 @@ def close_overdue_command(every: float | None) -> None:
 
 
 def _close_overdue_once() -> int:
-    client, prefix, closed = redis_client(), current_app.config["REDIS_KEY_PREFIX"], 0
-    for attempt in attempts.overdue_attempts(db.session, utcnow()):
-        if attempts.submit_attempt(db.session, client, prefix, attempt, now=utcnow(), by_server=True):
-            audit.record(
-                db.session,
-                "attempt.submit",
-                now=utcnow(),
-                actor_id=attempt.user_id,
-                target=("attempt", attempt.id),
-                status=attempt.status.value,
-                correct=attempt.correct_count,
-            )
-            closed += 1
+    client, prefix = redis_client(), current_app.config["REDIS_KEY_PREFIX"]
+    overdue = attempts.overdue_attempts(db.session, utcnow())
+    return sum(attempt_flow.close(a, client=client, prefix=prefix, now=utcnow(), by_server=True) for a in overdue)
+
+
+@quiz_cli.command("rebuild-leaderboards")
+@click.option("--round", "round_id", type=int, help="Only this round (default: every ranked round).")
+def rebuild_leaderboards_command(round_id: int | None) -> None:
+    """Rebuild live boards, counters and answer keys in Redis from the database."""
+    rounds = (
+        [db.get_or_404(Round, round_id)]
+        if round_id
+        else list(db.session.scalars(select(Round).where(Round.is_practice.is_(False)).order_by(Round.id)))
+    )
+    for round_ in rounds:
+        scoring.rebuild_round(db.session, redis_client(), current_app.config["REDIS_KEY_PREFIX"], round_)
         db.session.commit()
-        attempt_state.close_state(client, prefix, attempt.round_id, attempt.id)
-    return closed
+        click.echo(f"Đã dựng lại bảng xếp hạng đợt #{round_.id} {round_.title} (leaderboard rebuilt).")
+
+
+@quiz_cli.command("finalize-round")
+@click.argument("round_id", type=int)
+def finalize_round_command(round_id: int) -> None:
+    """Compute and store a closed round's final ranking (again gives the same result)."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"Không có đợt thi #{round_id} (no such round).")
+    try:
+        ranked = rankings.finalize_round(db.session, round_, utcnow())
+    except QuizError as exc:
+        raise _fail(exc) from exc
+    audit.record(
+        db.session,
+        "round.finalize",
+        now=utcnow(),
+        target=("round", round_.id),
+        ranked=ranked,
+        prediction_actual=round_.prediction_actual,
+    )
+    db.session.commit()
+    click.echo(
+        f"Đã xếp hạng chung cuộc {ranked} thí sinh của đợt #{round_.id}; giá trị dự đoán đúng: "
+        f"{round_.prediction_actual} (final ranking stored)."
+    )
+
+
+@quiz_cli.command("maintain")
+@click.option("--every", type=float, default=None, help="Repeat every N seconds until stopped (Ctrl-C).")
+def maintain_command(every: float | None) -> None:
+    """Periodic upkeep: close overdue attempts, repair stale boards, finalise closed rounds."""
+    while True:
+        try:
+            report = _maintain_once()
+            if every is None:
+                click.echo(report)
+        except (redis.RedisError, OSError) as exc:  # keep going: the store may come back
+            db.session.rollback()
+            click.echo(f"Bảo trì chưa xong (maintenance incomplete): {exc}", err=True)
+        if every is None:
+            return
+        time.sleep(every)
+
+
+def _maintain_once() -> str:
+    closed = _close_overdue_once()
+    prefix = current_app.config["REDIS_KEY_PREFIX"]
+    repaired = scoring.repair_stale(db.session, redis_client(), prefix)
+    db.session.commit()
+    finalized = []
+    for round_ in rankings.rounds_to_finalize(db.session, utcnow()):
+        rankings.finalize_round(db.session, round_, utcnow())
+        audit.record(db.session, "round.finalize", now=utcnow(), target=("round", round_.id))
+        db.session.commit()
+        finalized.append(round_.id)
+    return (
+        f"Đóng {closed} bài quá hạn; dựng lại bảng đợt {repaired or '-'}; xếp hạng chung cuộc đợt "
+        f"{finalized or '-'} (closed, repaired, finalised)."
+    )
 
 
 def init_app(app: Flask) -> None:
