@@ -7,9 +7,10 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quiz_engine.models import Contest, Registration, Round, UnitKind, utcnow
+from quiz_engine.models import Contest, Registration, Round, Unit, UnitKind, utcnow
 from quiz_engine.services import accounts, banks, contests
 from quiz_engine.services.question_schema import HEADERS_VI
 from quiz_engine.services.units import UnitSpec, import_units
@@ -81,7 +82,12 @@ def build(
     )
     import_units(session, [UnitSpec("X1", "Xã Một", UnitKind.COMMUNE, None, 100, 2)])
     contest = contests.create_contest(
-        session, slug="thi", title="Cuộc thi", now=now, groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")]
+        session,
+        slug="thi",
+        title="Cuộc thi",
+        now=now,
+        groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
+        units=list(session.scalars(select(Unit))),
     )
     round_ = contests.add_round(
         session,

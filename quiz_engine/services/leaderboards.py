@@ -155,6 +155,10 @@ class RoundKeys:
         return self._k("lb:frozen")
 
     @property
+    def frozen_built(self) -> str:
+        return self._k("lb:frozen:built")
+
+    @property
     def who(self) -> str:
         return self._k("who")
 
@@ -386,6 +390,7 @@ def rebuild(
     pairs += [(temp.unit_board(u), keys.unit_board(u)) for u in old_units - new_units]  # no source: deleted
     flat = [k for pair in pairs for k in pair] + [keys.frozen]
     client.register_script(_SWAP)(keys=flat, args=[])
+    client.delete(keys.frozen_built)  # the frozen board is rebuilt from the database on its next read
 
 
 _SWAP = """

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round
-from quiz_engine.services import attempt_state, attempts
+from quiz_engine.services import attempt_state, attempts, boards
 from quiz_engine.services.attempts import NotRegisteredError
 from quiz_engine.services.errors import ConflictError
 from quiz_engine.web import attempt_flow, deps
@@ -159,6 +159,27 @@ def attempt_result(attempt_id: int) -> ResponseReturnValue:
     if attempt.status is AttemptStatus.IN_PROGRESS:
         return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
     return render_template("contest/result.html", result=attempts.attempt_result(db.session, attempt, deps.now()))
+
+
+@bp.get("/rounds/<int:round_id>/leaderboard")
+def round_leaderboard(round_id: int) -> ResponseReturnValue:
+    """The round's leaderboard as this visitor may see it, overall or for one unit."""
+    round_ = db.get_or_404(Round, round_id)
+    if round_.is_practice:
+        abort(404)
+    viewer = current_user.id if current_user.is_authenticated else None
+    unit_id = request.args.get("unit", type=int)
+    board = boards.board_for(
+        db.session,
+        redis_client(),
+        deps.redis_prefix(),
+        round_,
+        now=deps.now(),
+        viewer_id=viewer,
+        organizer=current_user.is_authenticated and current_user.is_organizer,
+        unit_id=unit_id,
+    )
+    return render_template("contest/leaderboard.html", round=round_, board=board, unit_id=unit_id)
 
 
 @bp.get("/me/attempts")
