@@ -1,8 +1,13 @@
-"""The organizer area: question banks (and, later, contests, rounds, units, results)."""
+"""The organizer area: question banks, contests and rounds, users, voided questions."""
 
-import quiz_engine.web.organizer.contest_views  # routes register on bp
-import quiz_engine.web.organizer.round_views  # noqa: F401  (routes register on bp)
-from quiz_engine.web.organizer import bank_views, question_views, user_views  # noqa: F401  (routes register on bp)
+from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes register on bp)
+    bank_views,
+    contest_views,
+    question_views,
+    round_views,
+    user_views,
+    void_views,
+)
 from quiz_engine.web.organizer.blueprint import bp
 
 __all__ = ["bp"]
