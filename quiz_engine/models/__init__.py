@@ -15,6 +15,7 @@ from quiz_engine.models.contest import (
     RoundMixItem,
     StandingsMode,
     TieBreak,
+    UnitRanking,
 )
 from quiz_engine.models.result import RoundResult, VoidedQuestion, VoidMode
 from quiz_engine.models.unit import Unit, UnitKind
@@ -45,6 +46,7 @@ __all__ = [
     "TieBreak",
     "Unit",
     "UnitKind",
+    "UnitRanking",
     "User",
     "VoidMode",
     "VoidedQuestion",

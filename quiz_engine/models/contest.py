@@ -33,6 +33,14 @@ class StandingsMode(enum.StrEnum):
     BEST_ROUND = "best_round"
 
 
+class UnitRanking(enum.StrEnum):
+    """How units are ordered for collective prizes."""
+
+    PARTICIPATION = "participation"  # participation rate, then average score
+    AVERAGE_SCORE = "average_score"  # average score, then participation rate
+    WEIGHTED = "weighted"  # weight × rate + (1 − weight) × average score (both as percentages)
+
+
 class Contest(TimestampMixin, db.Model):
     __tablename__ = "contests"
 
@@ -48,6 +56,13 @@ class Contest(TimestampMixin, db.Model):
     standings_mode: Mapped[StandingsMode] = mapped_column(
         enum_column(StandingsMode, name="standings_mode"), default=StandingsMode.SUM
     )
+    #: Collective prizes: units below this participation rate (percent) are not ranked.
+    unit_min_participation_pct: Mapped[int] = mapped_column(Integer, default=0)
+    unit_ranking: Mapped[UnitRanking] = mapped_column(
+        enum_column(UnitRanking, name="unit_ranking"), default=UnitRanking.PARTICIPATION
+    )
+    #: Weight (percent) of the participation rate in the weighted formula.
+    unit_participation_weight_pct: Mapped[int] = mapped_column(Integer, default=50)
     #: Branding: a CSS colour for the header and optional paths of uploaded images.
     brand_color: Mapped[str] = mapped_column(String(20), default="#b3261e")
 

@@ -35,6 +35,7 @@ from quiz_engine.models import (
     StandingsMode,
     TieBreak,
     Unit,
+    UnitRanking,
 )
 from quiz_engine.services import papers
 from quiz_engine.services.errors import ConflictError, ValidationError
@@ -120,6 +121,9 @@ def create_contest(
     published: bool = True,
     one_prize_per_person: bool = True,
     standings_mode: StandingsMode = StandingsMode.SUM,
+    unit_ranking: UnitRanking = UnitRanking.PARTICIPATION,
+    unit_min_participation_pct: int = 0,
+    unit_participation_weight_pct: int = 50,
 ) -> Contest:
     """Add a contest with its eligibility groups ``(code, name)`` and unit list.
 
@@ -136,6 +140,7 @@ def create_contest(
     if session.scalar(select(Contest.id).where(Contest.slug == slug)) is not None:
         raise ConflictError(f"Đã có cuộc thi mã '{slug}'.", f"A contest with slug '{slug}' exists.")
     _check_title(title)
+    _check_unit_prize_rules(unit_min_participation_pct, unit_participation_weight_pct)
     groups = _clean_groups(groups)
     contest = Contest(
         slug=slug,
@@ -145,6 +150,9 @@ def create_contest(
         is_published=published,
         one_prize_per_person=one_prize_per_person,
         standings_mode=StandingsMode(standings_mode),
+        unit_ranking=UnitRanking(unit_ranking),
+        unit_min_participation_pct=unit_min_participation_pct,
+        unit_participation_weight_pct=unit_participation_weight_pct,
         created_at=now,
         updated_at=now,
         groups=[ContestGroup(code=c, name=n, position=i) for i, (c, n) in enumerate(groups)],
@@ -153,6 +161,14 @@ def create_contest(
     session.add(contest)
     session.flush()
     return contest
+
+
+def _check_unit_prize_rules(min_pct: int, weight_pct: int) -> None:
+    for value, name in ((min_pct, "unit_min_participation_pct"), (weight_pct, "unit_participation_weight_pct")):
+        if not 0 <= value <= 100:
+            raise ValidationError(
+                "Giá trị phần trăm phải từ 0 đến 100.", "Percentages must be from 0 to 100.", field=name
+            )
 
 
 def update_contest(
@@ -168,6 +184,9 @@ def update_contest(
     published: bool = True,
     one_prize_per_person: bool = True,
     standings_mode: StandingsMode = StandingsMode.SUM,
+    unit_ranking: UnitRanking = UnitRanking.PARTICIPATION,
+    unit_min_participation_pct: int = 0,
+    unit_participation_weight_pct: int = 50,
 ) -> list[str]:
     """Change a contest's details (its slug stays, links to it are out there); return what changed.
 
@@ -176,6 +195,7 @@ def update_contest(
     :raises ValidationError: naming the first field that is wrong.
     """
     _check_title(title)
+    _check_unit_prize_rules(unit_min_participation_pct, unit_participation_weight_pct)
     groups = _clean_groups(groups)
     values: dict[str, Any] = {
         "title": title.strip(),
@@ -184,6 +204,9 @@ def update_contest(
         "is_published": published,
         "one_prize_per_person": one_prize_per_person,
         "standings_mode": StandingsMode(standings_mode),
+        "unit_ranking": UnitRanking(unit_ranking),
+        "unit_min_participation_pct": unit_min_participation_pct,
+        "unit_participation_weight_pct": unit_participation_weight_pct,
     }
     changed = [name for name, value in values.items() if getattr(contest, name) != value]
     for name in changed:

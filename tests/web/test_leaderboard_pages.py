@@ -98,3 +98,10 @@ def test_final_board_after_finalising(app, client, played) -> None:
         db.session.commit()
     final = client.get(f"/api/v1/rounds/{round_id}/leaderboard").get_json()
     assert final["kind"] == "final" and [r["rank"] for r in final["rows"]] == [1, 2]
+
+
+def test_contest_standings_page(client, played) -> None:
+    page = client.get("/contests/thi/standings").get_data(as_text=True)
+    assert "Nguyễn V. A." in page and "Xã Một" in page and "Nguyễn Văn An" not in page
+    contest_page = client.get("/contests/thi").get_data(as_text=True)
+    assert "/contests/thi/standings" in contest_page and "/leaderboard" in contest_page

@@ -9,10 +9,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round
-from quiz_engine.services import attempt_state, attempts, boards
+from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round, User
+from quiz_engine.services import attempt_state, attempts, boards, standings
 from quiz_engine.services.attempts import NotRegisteredError
 from quiz_engine.services.errors import ConflictError
+from quiz_engine.services.names import mask_name
 from quiz_engine.web import attempt_flow, deps
 from quiz_engine.web.contest.forms import AttemptActionForm
 
@@ -180,6 +181,24 @@ def round_leaderboard(round_id: int) -> ResponseReturnValue:
         unit_id=unit_id,
     )
     return render_template("contest/leaderboard.html", round=round_, board=board, unit_id=unit_id)
+
+
+@bp.get("/contests/<slug>/standings")
+def contest_standings(slug: str) -> ResponseReturnValue:
+    """Standings across the contest's rounds, and the units' collective ranking."""
+    contest = db.first_or_404(select(Contest).where(Contest.slug == slug, Contest.is_published.is_(True)))
+    people = standings.contest_standings(db.session, contest)[:100]
+    names = {
+        u.id: mask_name(u.full_name)
+        for u in db.session.scalars(select(User).where(User.id.in_([p.user_id for p in people])))
+    }
+    return render_template(
+        "contest/standings.html",
+        contest=contest,
+        people=people,
+        names=names,
+        units=standings.unit_standings(db.session, contest),
+    )
 
 
 @bp.get("/me/attempts")

@@ -34,6 +34,7 @@ from quiz_engine.models import (
     StandingsMode,
     TieBreak,
     Unit,
+    UnitRanking,
 )
 from quiz_engine.services.contests import MixItem, RoundRules
 from quiz_engine.services.errors import QuizError
@@ -109,6 +110,25 @@ class ContestForm(FlaskForm):
     standings_mode = SelectField(
         _l("Xếp hạng chung cuộc"), choices=_choices(STANDINGS_LABELS), default=StandingsMode.SUM.value
     )
+    unit_ranking = SelectField(
+        _l("Xếp hạng tập thể (giải đơn vị)"),
+        choices=[
+            SelectChoice("participation", _l("Theo tỷ lệ tham gia, rồi điểm trung bình")),
+            SelectChoice("average_score", _l("Theo điểm trung bình, rồi tỷ lệ tham gia")),
+            SelectChoice("weighted", _l("Theo tổng có trọng số của tỷ lệ tham gia và điểm trung bình")),
+        ],
+        default="participation",
+    )
+    unit_min_participation_pct = IntegerField(
+        _l("Tỷ lệ tham gia tối thiểu để được xếp hạng tập thể (%)"),
+        default=0,
+        validators=[NumberRange(0, 100)],
+    )
+    unit_participation_weight_pct = IntegerField(
+        _l("Trọng số của tỷ lệ tham gia trong công thức có trọng số (%)"),
+        default=50,
+        validators=[NumberRange(0, 100)],
+    )
 
     def offer_units(self, tree: Sequence[tuple[Unit, int]]) -> None:
         """Fill the unit pickers; depth shows as indentation because a flat list hides the hierarchy."""
@@ -136,6 +156,11 @@ class ContestForm(FlaskForm):
             "published": self.published.data,
             "one_prize_per_person": self.one_prize_per_person.data,
             "standings_mode": StandingsMode(self.standings_mode.data),
+            "unit_ranking": UnitRanking(self.unit_ranking.data),
+            "unit_min_participation_pct": self.unit_min_participation_pct.data or 0,
+            "unit_participation_weight_pct": self.unit_participation_weight_pct.data
+            if self.unit_participation_weight_pct.data is not None
+            else 50,
         }
 
 
@@ -160,6 +185,9 @@ def contest_data(contest: Contest | None, all_unit_ids: Sequence[int]) -> dict[s
         "published": contest.is_published,
         "one_prize_per_person": contest.one_prize_per_person,
         "standings_mode": contest.standings_mode.value,
+        "unit_ranking": contest.unit_ranking.value,
+        "unit_min_participation_pct": contest.unit_min_participation_pct,
+        "unit_participation_weight_pct": contest.unit_participation_weight_pct,
     }
 
 
