@@ -1,6 +1,6 @@
 """`python -m benchmarks`: run every benchmark in turn (what `make bench` does)."""
 
-from benchmarks import bank_import
+from benchmarks import bank_import, leaderboard
 
-for benchmark in (bank_import,):
+for benchmark in (bank_import, leaderboard):
     benchmark.main()
