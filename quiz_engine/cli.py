@@ -19,7 +19,7 @@ from quiz_engine import contest_cli  # noqa: F401  (its commands join the quiz g
 from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import QuestionBank, Role, Round, User, utcnow
-from quiz_engine.services import accounts, attempts, audit, bank_workbooks, banks, demo, rankings, scoring
+from quiz_engine.services import accounts, attempts, audit, bank_workbooks, banks, demo, rankings, scoring, units
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import attempt_flow
 
@@ -172,6 +172,29 @@ def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool)
     )
     db.session.commit()
     click.echo(f"Đã nhập vào ngân hàng '{bank.slug}'. {summary}")
+
+
+@quiz_cli.command("import-units")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không ghi (validate only).")
+def import_units_command(path: Path, dry_run: bool) -> None:
+    """Import a unit list (.xlsx or .csv) by code; all or nothing, exit 1 on any problem."""
+    specs, problems = units.read_units_file(path.name, path.read_bytes(), current_app.config["BANK_MAX_UPLOAD_BYTES"])
+    report = units.import_units(db.session, specs) if not problems else units.UnitImportReport(problems=problems)
+    for problem in report.problems:
+        click.echo(f"{problem.describe('vi')} / {problem.describe('en')}", err=True)
+    summary = (
+        f"Thêm {report.added}, cập nhật {report.updated}, giữ nguyên {report.unchanged}, lỗi {len(report.problems)}."
+    )
+    if dry_run or not report.ok:
+        db.session.rollback()
+        click.echo(("Không ghi gì vì tệp có lỗi. " if not report.ok else "Kiểm tra xong, chưa ghi gì. ") + summary)
+        if not report.ok:
+            raise SystemExit(1)
+        return
+    audit.record(db.session, "units.import", now=utcnow(), file=path.name, added=report.added, updated=report.updated)
+    db.session.commit()
+    click.echo(f"Đã nhập danh sách đơn vị. {summary}")
 
 
 @quiz_cli.command("export-bank")

@@ -8,11 +8,15 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Unit, UnitKind
+from quiz_engine.services.bank_formats import DEFAULT_MAX_BYTES
+from quiz_engine.services.bank_formats.errors import BankFileError, decode_text
+from quiz_engine.services.bank_formats.xlsx_format import OLE_MAGIC, read_xlsx_table
 from quiz_engine.services.question_schema import Problem, clean, fold
 
 HEADERS_VI = {
@@ -38,6 +42,7 @@ _KIND_WORDS = {
     UnitKind.ENTERPRISE: ["doanh nghiep", "enterprise"],
     UnitKind.OTHER: ["khac", "other"],
 }
+UNIT_SHEET_NAMES = ("đơn vị", "don vi", "units")
 _KEY_BY_ALIAS = {fold(a): k for k, aliases in _ALIASES.items() for a in aliases}
 
 
@@ -63,23 +68,54 @@ class UnitImportReport:
         return not self.problems
 
 
+def read_units_file(
+    filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[list[UnitSpec], list[Problem]]:
+    """Parse a unit list (.xlsx or .csv); return the clean rows and every problem found.
+
+    The same safety checks as question banks apply to the file as a whole.
+    """
+    try:
+        if len(data) > max_bytes:
+            raise BankFileError(
+                f"Tệp quá lớn; giới hạn là {max_bytes // (1024 * 1024)} MB.",
+                f"The file is too large; the limit is {max_bytes // (1024 * 1024)} MB.",
+            )
+        if PurePath(filename).suffix.lower() in (".xlsx", ".xls") or data.startswith((b"PK\x03\x04", OLE_MAGIC)):
+            table = read_xlsx_table(data, UNIT_SHEET_NAMES)
+            headers, rows = table.headers, table.rows
+        else:
+            headers, rows = _csv_table(decode_text(data, "CSV"))
+    except BankFileError as exc:
+        return [], [exc.problem]
+    return _specs_from_table(headers, rows)
+
+
 def read_units_csv(data: bytes) -> tuple[list[UnitSpec], list[Problem]]:
-    """Parse a unit list; return the clean rows and every problem found."""
-    text = data.decode("utf-8-sig")
-    delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    """Parse a CSV unit list (see :func:`read_units_file`)."""
+    return read_units_file("units.csv", data)
+
+
+def _csv_table(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [_KEY_BY_ALIAS.get(fold(h)) for h in next(reader, [])]
-    problems: list[Problem] = []
-    missing = [HEADERS_VI[k] for k in ("code", "name", "kind") if k not in header]
+    headers = next(reader, [])
+    return headers, [(n, r) for n, r in enumerate(reader, start=2) if any(c.strip() for c in r)]
+
+
+def _specs_from_table(headers: list[str], rows: list[tuple[int, list[str]]]) -> tuple[list[UnitSpec], list[Problem]]:
+    keys = [_KEY_BY_ALIAS.get(fold(h)) for h in headers]
+    missing = [HEADERS_VI[k] for k in ("code", "name", "kind") if k not in keys]
     if missing:
         return [], [Problem(1, None, f"thiếu cột {', '.join(missing)}.", f"missing column(s) {', '.join(missing)}.")]
+    problems: list[Problem] = []
     specs = []
-    for number, record in enumerate(reader, start=2):
-        if any(c.strip() for c in record):
-            cells = {k: clean(v) for k, v in zip(header, record, strict=False) if k}
-            spec = _check_unit(number, cells, problems)
-            if spec is not None:
-                specs.append(spec)
+    for number, record in rows:
+        cells = {k: clean(v) for k, v in zip(keys, record, strict=False) if k}
+        spec = _check_unit(number, cells, problems)
+        if spec is not None:
+            specs.append(spec)
     _check_references(specs, problems)
     return specs, problems
 
@@ -134,6 +170,21 @@ def _check_references(specs: list[UnitSpec], problems: list[Problem]) -> None:
                 )
             )
         seen.setdefault(spec.code, spec.row)
+    parents = {s.code: s.parent_code for s in specs}
+    for spec in specs:
+        walked, code = set(), spec.code
+        while code in parents and parents[code] and code not in walked:
+            walked.add(code)
+            code = parents[code]
+        if code in walked:  # the chain came back to itself: a unit would be its own ancestor
+            problems.append(
+                Problem(
+                    spec.row,
+                    HEADERS_VI["parent_code"],
+                    "đơn vị cấp trên tạo thành vòng lặp.",
+                    "the parent units form a loop.",
+                )
+            )
 
 
 def import_units(session: Session, specs: list[UnitSpec], *, is_sample: bool = False) -> UnitImportReport:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import load_workbook
@@ -93,9 +94,9 @@ def _refuse_merged_cells(package: zipfile.ZipFile, sheet_path: str, title: str) 
         )
 
 
-def _pick_sheet(workbook: Any) -> Any:
+def _pick_sheet(workbook: Any, names: tuple[str, ...]) -> Any:
     for sheet in workbook.worksheets:
-        if sheet.title.strip().casefold() in DATA_SHEET_NAMES:
+        if sheet.title.strip().casefold() in names:
             return sheet
     return workbook.worksheets[0]
 
@@ -105,10 +106,19 @@ def _sheet_path(sheet: Any) -> str:
     return str(sheet._worksheet_path).lstrip("/")
 
 
-def read_xlsx_rows(data: bytes) -> list[RawQuestion]:
-    """Parse an .xlsx bank into canonical rows (row numbers as Excel shows them).
+@dataclass
+class Table:
+    """A sheet as text: its header cells and its non-empty rows ``(Excel row number, cells)``."""
 
-    :raises BankFileError: if the file is unsafe or unusable as a whole.
+    title: str
+    headers: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+def read_xlsx_table(data: bytes, sheet_names: tuple[str, ...] = DATA_SHEET_NAMES) -> Table:
+    """Read the sheet named one of ``sheet_names`` (else the first) of a checked .xlsx as text.
+
+    :raises BankFileError: if the file is unsafe or unusable as a whole (see the module docstring).
     """
     package = check_container(data)
     _refuse_hidden_sheets(package)
@@ -117,49 +127,54 @@ def read_xlsx_rows(data: bytes) -> list[RawQuestion]:
     except Exception as exc:  # openpyxl raises many kinds on a malformed package
         raise _not_a_spreadsheet() from exc
     try:
-        sheet = _pick_sheet(workbook)
+        sheet = _pick_sheet(workbook, sheet_names)
         _refuse_merged_cells(package, _sheet_path(sheet), sheet.title)
-        rows, formulas = _read_cells(sheet)
+        table, formulas = _read_table(sheet)
     finally:
         workbook.close()
     if formulas:
-        _use_cached_values(data, sheet.title, formulas)
+        _use_cached_values(data, table.title, formulas)
+    return table
+
+
+def read_xlsx_rows(data: bytes) -> list[RawQuestion]:
+    """Parse an .xlsx bank into canonical rows (row numbers as Excel shows them).
+
+    :raises BankFileError: if the file is unsafe or unusable as a whole.
+    """
+    table = read_xlsx_table(data)
+    mapping, _unknown = map_headers(table.headers)
+    if "question" not in mapping.values():
+        raise BankFileError(
+            f"Không tìm thấy cột 'Câu hỏi' ở dòng 1 của trang '{table.title}'. Hãy dùng tệp mẫu.",
+            f"No 'Câu hỏi' (question) column in row 1 of sheet '{table.title}'. Please use the template.",
+            row=1,
+        )
+    rows = []
+    for number, cells in table.rows:
+        values = {key: cells[i] for i, key in mapping.items() if i < len(cells) and cells[i].strip()}
+        if values:
+            rows.append(RawQuestion(row=number, cells=values))
     return rows
 
 
-def _read_cells(sheet: Any) -> tuple[list[RawQuestion], list[tuple[RawQuestion, str, int]]]:
+def _read_table(sheet: Any) -> tuple[Table, list[tuple[list[str], int, int]]]:
     iterator = sheet.iter_rows()
     header_row = next(iterator, None)
-    headers = [str(c.value) if c.value is not None else "" for c in (header_row or ())]
-    mapping, _unknown = map_headers(headers)
-    if "question" not in mapping.values():
-        raise BankFileError(
-            f"Không tìm thấy cột 'Câu hỏi' ở dòng 1 của trang '{sheet.title}'. Hãy dùng tệp mẫu.",
-            f"No 'Câu hỏi' (question) column in row 1 of sheet '{sheet.title}'. Please use the template.",
-            row=1,
-        )
-    rows: list[RawQuestion] = []
-    formulas: list[tuple[RawQuestion, str, int]] = []
+    table = Table(sheet.title, [str(c.value) if c.value is not None else "" for c in (header_row or ())])
+    formulas: list[tuple[list[str], int, int]] = []
     empty_run = 0
     for number, cells in enumerate(iterator, start=2):
-        values = {}
-        raw = RawQuestion(row=number)
-        for index, key in mapping.items():
-            cell = cells[index] if index < len(cells) else None
-            if cell is None or cell.value is None:
-                continue
-            if cell.data_type == "f":
-                formulas.append((raw, key, index))
-            values[key] = _as_text(cell.value)
-        if not any(v.strip() for v in values.values()):
+        texts = ["" if c is None or c.value is None else _as_text(c.value) for c in cells]
+        if not any(t.strip() for t in texts):
             empty_run += 1
             if empty_run >= EMPTY_RUN_LIMIT:
                 break
             continue
         empty_run = 0
-        raw.cells = values
-        rows.append(raw)
-    return rows, formulas
+        formulas.extend((texts, i, number) for i, c in enumerate(cells) if c is not None and c.data_type == "f")
+        table.rows.append((number, texts))
+    return table, formulas
 
 
 def _as_text(value: Any) -> str:
@@ -168,22 +183,22 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _use_cached_values(data: bytes, title: str, formulas: list[tuple[RawQuestion, str, int]]) -> None:
+def _use_cached_values(data: bytes, title: str, formulas: list[tuple[list[str], int, int]]) -> None:
     """Replace formulas by the values Excel saved with them; refuse formulas saved without one."""
-    by_row: dict[int, list[tuple[RawQuestion, str, int]]] = {}
-    for raw, key, index in formulas:
-        by_row.setdefault(raw.row, []).append((raw, key, index))
+    by_row: dict[int, list[tuple[list[str], int]]] = {}
+    for texts, index, number in formulas:
+        by_row.setdefault(number, []).append((texts, index))
     missing = []
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         rows = workbook[title].iter_rows(max_row=max(by_row), values_only=True)
         for number, values in enumerate(rows, start=1):
-            for raw, key, index in by_row.get(number, ()):
+            for texts, index in by_row.get(number, ()):
                 value = values[index] if index < len(values) else None
                 if value is None:
                     missing.append(f"{get_column_letter(index + 1)}{number}")
                 else:
-                    raw.cells[key] = _as_text(value)
+                    texts[index] = _as_text(value)
     finally:
         workbook.close()
     if missing:

@@ -5,6 +5,7 @@ from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes reg
     contest_views,
     question_views,
     round_views,
+    unit_views,
     user_views,
     void_views,
 )

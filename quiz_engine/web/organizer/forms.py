@@ -52,3 +52,7 @@ class QuestionForm(FlaskForm):
 
     def choice_fields(self) -> list:  # type: ignore[type-arg]
         return [getattr(self, f"choice_{letter.lower()}") for letter in LETTERS]
+
+
+class UnitUploadForm(FlaskForm):
+    file = FileField(_l("Tệp danh sách đơn vị (.xlsx, .csv)"), validators=[FileRequired(_l("Hãy chọn tệp."))])
