@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 import redis
@@ -19,7 +20,18 @@ from quiz_engine import contest_cli  # noqa: F401  (its commands join the quiz g
 from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import QuestionBank, Role, Round, User, utcnow
-from quiz_engine.services import accounts, attempts, audit, bank_workbooks, banks, demo, rankings, scoring, units
+from quiz_engine.services import (
+    accounts,
+    attempts,
+    audit,
+    bank_workbooks,
+    banks,
+    demo,
+    exports,
+    rankings,
+    scoring,
+    units,
+)
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import attempt_flow
 
@@ -195,6 +207,31 @@ def import_units_command(path: Path, dry_run: bool) -> None:
     audit.record(db.session, "units.import", now=utcnow(), file=path.name, added=report.added, updated=report.updated)
     db.session.commit()
     click.echo(f"Đã nhập danh sách đơn vị. {summary}")
+
+
+@quiz_cli.command("export")
+@click.argument("kind", type=click.Choice([k.value for k in exports.ExportKind]))
+@click.option("--round", "round_id", type=int, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+def export_command(kind: str, round_id: int, output: Path) -> None:
+    """Write a round's export (leaderboard, winners, units, attempts, distribution) to .xlsx."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"Không có đợt thi #{round_id} (no such round).")
+    with click.progressbar(length=0, label="Đang xuất (exporting)", file=sys.stderr, show_pos=True) as bar:
+        data, rows = exports.build_export(
+            db.session,
+            exports.ExportKind(kind),
+            round_,
+            now=utcnow(),
+            tz=ZoneInfo(current_app.config["TIMEZONE"]),
+            exported_by="CLI",
+            progress=bar.update,
+        )
+    output.write_bytes(data)
+    audit.record(db.session, "export.create", now=utcnow(), target=("round", round_.id), kind=kind, rows=rows)
+    db.session.commit()
+    click.echo(f"Đã xuất {rows} dòng ra {output} (exported).")
 
 
 @quiz_cli.command("export-bank")

@@ -4,6 +4,7 @@ from quiz_engine.models.attempt import Attempt, AttemptItem, AttemptStatus, Regi
 from quiz_engine.models.audit import AuditEvent
 from quiz_engine.models.bank import Choice, Difficulty, Question, QuestionBank, QuestionVersion
 from quiz_engine.models.base import utcnow
+from quiz_engine.models.certificate import Certificate
 from quiz_engine.models.contest import (
     DEFAULT_TIE_BREAKS,
     Contest,
@@ -27,6 +28,7 @@ __all__ = [
     "AttemptItem",
     "AttemptStatus",
     "AuditEvent",
+    "Certificate",
     "Choice",
     "Contest",
     "ContestGroup",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -118,6 +119,13 @@ class LeaderboardVisibility(enum.StrEnum):
     LIVE = "live"
 
 
+DEFAULT_PRIZE_QUOTAS = (
+    {"label": "Giải Nhất", "count": 1},
+    {"label": "Giải Nhì", "count": 2},
+    {"label": "Giải Ba", "count": 3},
+    {"label": "Giải Khuyến khích", "count": 10},
+)
+
 DEFAULT_TIE_BREAKS = [TieBreak.CORRECT, TieBreak.PREDICTION, TieBreak.DURATION, TieBreak.SUBMITTED_AT]
 
 
@@ -160,6 +168,8 @@ class Round(TimestampMixin, db.Model):
     #: The true value of the prediction question, known at close.
     prediction_actual: Mapped[int | None] = mapped_column(Integer)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Prize quotas for the winners list, in order: ``[{"label": "Giải Nhất", "count": 1}, ...]``.
+    prize_quotas: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=lambda: list(DEFAULT_PRIZE_QUOTAS))
     #: Set when Redis missed an update (it was down at a submission); the repair rebuilds and clears it.
     leaderboard_stale_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -15,6 +15,7 @@ from quiz_engine.services.errors import QuizError
 from quiz_engine.web import localtime
 from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
+from quiz_engine.web.certificates import bp as certificates_bp
 from quiz_engine.web.contest import bp as contest_bp
 from quiz_engine.web.main import bp as main_bp
 from quiz_engine.web.organizer import bp as organizer_bp
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organizer_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(contest_bp)
+    app.register_blueprint(certificates_bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"

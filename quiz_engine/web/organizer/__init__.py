@@ -2,7 +2,10 @@
 
 from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes register on bp)
     bank_views,
+    certificate_views,
     contest_views,
+    dashboard_views,
+    export_views,
     question_views,
     round_views,
     unit_views,
