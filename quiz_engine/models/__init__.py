@@ -6,6 +6,7 @@ from quiz_engine.models.bank import Choice, Difficulty, Question, QuestionBank, 
 from quiz_engine.models.base import utcnow
 from quiz_engine.models.certificate import Certificate
 from quiz_engine.models.contest import (
+    DEFAULT_PRIZE_QUOTAS,
     DEFAULT_TIE_BREAKS,
     Contest,
     ContestGroup,
@@ -23,6 +24,7 @@ from quiz_engine.models.unit import Unit, UnitKind
 from quiz_engine.models.user import Role, User
 
 __all__ = [
+    "DEFAULT_PRIZE_QUOTAS",
     "DEFAULT_TIE_BREAKS",
     "Attempt",
     "AttemptItem",

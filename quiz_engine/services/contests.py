@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
+    DEFAULT_PRIZE_QUOTAS,
     DEFAULT_TIE_BREAKS,
     Attempt,
     Contest,
@@ -48,7 +49,14 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 GROUP_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 #: What may still change once a round has attempts: nothing that decides what a paper holds or how it ranks.
 EDITABLE_AFTER_START = frozenset(
-    {"title", "closes_at", "leaderboard_visibility", "leaderboard_frozen_at", "reveal_answers_after_close"}
+    {
+        "title",
+        "closes_at",
+        "leaderboard_visibility",
+        "leaderboard_frozen_at",
+        "reveal_answers_after_close",
+        "prize_quotas",
+    }
 )
 MAX_GRACE_SECONDS = 300
 
@@ -87,6 +95,8 @@ class RoundRules:
     #: Only for a frozen leaderboard: the instant after which it stops changing until the round closes.
     leaderboard_frozen_at: datetime | None = None
     reveal_answers_after_close: bool = True
+    #: Prize quotas in order, e.g. ``[{"label": "Giải Nhất", "count": 1}, ...]`` (the winners export uses them).
+    prize_quotas: Sequence[dict[str, Any]] = field(default_factory=lambda: [dict(q) for q in DEFAULT_PRIZE_QUOTAS])
 
 
 # --- Contests ----------------------------------------------------------------------------------
@@ -538,10 +548,23 @@ def _normalise(rules: RoundRules) -> RoundRules:
 def _column_values(rules: RoundRules) -> dict[str, Any]:
     values = {f.name: getattr(rules, f.name) for f in fields(RoundRules) if f.name != "mix"}
     values["tie_breaks"] = [TieBreak(t).value for t in rules.tie_breaks]
+    values["prize_quotas"] = [{"label": str(q["label"]).strip(), "count": int(q["count"])} for q in rules.prize_quotas]
     return values
 
 
+def _check_prize_quotas(quotas: Sequence[dict[str, Any]]) -> None:
+    for quota in quotas:
+        label, count = str(quota.get("label", "")).strip(), quota.get("count")
+        if not label or len(label) > 60 or not isinstance(count, int) or not 0 <= count <= 10_000:
+            raise ValidationError(
+                "Mỗi giải cần tên (tối đa 60 ký tự) và số lượng từ 0 đến 10.000.",
+                "Each prize needs a name (60 characters at most) and a count from 0 to 10,000.",
+                field="prize_quotas",
+            )
+
+
 def _check_rules(rules: RoundRules) -> None:
+    _check_prize_quotas(rules.prize_quotas)
     if not rules.title:
         raise ValidationError("Cần nhập tên đợt thi.", "The round title is required.", field="title")
     _check_times(rules)

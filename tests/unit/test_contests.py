@@ -281,10 +281,16 @@ def test_after_an_attempt_only_title_close_leaderboard_and_reveal_may_change(ses
         leaderboard_visibility=LeaderboardVisibility.FROZEN,
         leaderboard_frozen_at=freeze,
         reveal_answers_after_close=False,
+        prize_quotas=[{"label": "Giải Đặc biệt", "count": 1}, {"label": "Giải Nhất", "count": 3}],
     )
     changed = contests.update_round(session, round_, allowed, now=NOW)
     session.commit()
     assert sorted(changed) == sorted(contests.EDITABLE_AFTER_START)
+    assert round_.prize_quotas == [{"label": "Giải Đặc biệt", "count": 1}, {"label": "Giải Nhất", "count": 3}]
+    bad = replace(allowed, prize_quotas=[{"label": "", "count": 2}])
+    with pytest.raises(ValidationError) as err:
+        contests.update_round(session, round_, bad, now=NOW)
+    assert err.value.field == "prize_quotas"
     assert round_.closes_at == NOW + timedelta(days=9) and round_.leaderboard_frozen_at == freeze
 
 

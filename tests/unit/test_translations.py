@@ -13,6 +13,7 @@ PO = ROOT / "quiz_engine" / "translations" / "en" / "LC_MESSAGES" / "messages.po
 
 def _messages(path: Path, reader=read_po) -> dict[object, object]:  # type: ignore[no-untyped-def]
     """Message id -> translation; plural messages have tuples on both sides."""
+
     def plain(value: object) -> object:
         return tuple(value) if isinstance(value, list | tuple) else value
 

@@ -125,6 +125,7 @@ def test_create_a_contest_with_two_rounds_and_a_practice_round(app: Flask, clien
 
     new_round = client.get(f"/organizer/contests/{contest_id}/rounds/new").get_data(as_text=True)
     assert 'type="datetime-local"' in new_round and 'value="Tuần 1"' in new_round
+    assert "Giải Nhất: 1\nGiải Nhì: 2\nGiải Ba: 3\nGiải Khuyến khích: 10</textarea>" in new_round  # default quotas
     assert client.post(f"/organizer/contests/{contest_id}/rounds/new", data=WEEK_1).status_code == 302
     week_2 = {
         **WEEK_1,
@@ -138,6 +139,7 @@ def test_create_a_contest_with_two_rounds_and_a_practice_round(app: Flask, clien
         "tie_4": "",
         "leaderboard_visibility": "frozen",
         "leaderboard_frozen_at": "2026-12-14T20:00",
+        "prize_quotas": "Giải Nhất: 1\nGiải Nhì: 2\n\nGiải Khuyến khích: 20",
     }
     assert client.post(f"/organizer/contests/{contest_id}/rounds/new", data=week_2).status_code == 302
     practice = {**WEEK_1, "title": "Luyện tập", "is_practice": "y", "opens_at": "2026-11-20T00:00"}
@@ -163,6 +165,12 @@ def test_create_a_contest_with_two_rounds_and_a_practice_round(app: Flask, clien
             (6, "easy", True),
         ]
         assert week2.tie_breaks == ["correct", "duration"]
+        assert week2.prize_quotas == [
+            {"label": "Giải Nhất", "count": 1},
+            {"label": "Giải Nhì", "count": 2},
+            {"label": "Giải Khuyến khích", "count": 20},
+        ]
+        assert week1.prize_quotas == []  # an empty box: no prizes
         assert week2.leaderboard_visibility is LeaderboardVisibility.FROZEN
         assert week2.leaderboard_frozen_at == datetime(2026, 12, 14, 13, 0, tzinfo=UTC)
         assert practice_round.is_practice and practice_round.max_attempts is None

@@ -218,6 +218,18 @@ class RoundAfterStartForm(FlaskForm):
     )
     leaderboard_frozen_at = _local_time(_l("Đóng băng bảng xếp hạng từ (giờ Việt Nam)"), Optional())
     reveal_answers_after_close = BooleanField(_l("Công bố đáp án và giải thích sau khi đợt thi kết thúc"))
+    prize_quotas = TextAreaField(
+        _l("Cơ cấu giải, mỗi dòng một giải: tên giải: số lượng (ví dụ Giải Nhất: 1)"), validators=[Length(max=2000)]
+    )
+
+    def quotas(self) -> list[dict[str, Any]]:
+        """The prize lines as the service takes them; a malformed line goes to the service to be refused."""
+        quotas: list[dict[str, Any]] = []
+        for line in (self.prize_quotas.data or "").splitlines():
+            if line.strip():
+                label, _, count = line.rpartition(":")
+                quotas.append({"label": label.strip(), "count": int(count) if count.strip().isdigit() else None})
+        return quotas
 
     def offer(self, banks: Sequence[QuestionBank], groups: Sequence[ContestGroup]) -> None:
         """Nothing to offer: the mix is fixed once the round has attempts."""
@@ -231,6 +243,7 @@ class RoundAfterStartForm(FlaskForm):
             leaderboard_visibility=LeaderboardVisibility(self.leaderboard_visibility.data),
             leaderboard_frozen_at=self.leaderboard_frozen_at.data,
             reveal_answers_after_close=self.reveal_answers_after_close.data,
+            prize_quotas=self.quotas(),
         )
 
 
@@ -306,6 +319,7 @@ class RoundForm(RoundAfterStartForm):
             grace_seconds=self.grace_seconds.data,
             leaderboard_frozen_at=self.leaderboard_frozen_at.data,
             reveal_answers_after_close=self.reveal_answers_after_close.data,
+            prize_quotas=self.quotas(),
         )
 
 
@@ -348,6 +362,7 @@ def round_data(rules: RoundRules | None, number: int) -> dict[str, Any]:
         "leaderboard_visibility": rules.leaderboard_visibility.value,
         "leaderboard_frozen_at": rules.leaderboard_frozen_at,
         "reveal_answers_after_close": rules.reveal_answers_after_close,
+        "prize_quotas": "\n".join(f"{q['label']}: {q['count']}" for q in rules.prize_quotas),
     }
 
 
