@@ -102,19 +102,23 @@ def ranked_rows(session: Session, round_: Round) -> Iterator[RankedRow]:
             .order_by(RoundResult.rank, RoundResult.user_id)
             .execution_options(yield_per=BATCH)
         )
-        for r in session.scalars(stmt):
-            yield RankedRow(
-                r.rank,
-                r.user_id,
-                None,
-                r.correct_count,
-                r.duration_ms,
-                r.prediction,
-                r.prediction_distance,
-                r.submitted_at,
-                r.unit_id,
-                r.group_id,
-            )
+        result = session.scalars(stmt)
+        try:  # a reader may stop early (the winners list): the server-side cursor must still close
+            for r in result:
+                yield RankedRow(
+                    r.rank,
+                    r.user_id,
+                    None,
+                    r.correct_count,
+                    r.duration_ms,
+                    r.prediction,
+                    r.prediction_distance,
+                    r.submitted_at,
+                    r.unit_id,
+                    r.group_id,
+                )
+        finally:
+            result.close()
         return
     for rank, entry in rankings.rank_round(session, round_):
         a = entry.attempt
@@ -239,14 +243,18 @@ def winners(session: Session, round_: Round) -> list[tuple[str, RankedRow]]:
             if other.number < round_.number and not other.is_practice and other.finalized_at is not None:
                 earlier.update(r.user_id for _label, r in winners(session, other))
     quotas = [(q["label"], int(q["count"])) for q in (round_.prize_quotas or [])]
-    eligible = (r for r in ranked_rows(session, round_) if r.user_id not in staff and r.user_id not in earlier)
-    awarded = []
-    for label, count in quotas:
-        for _ in range(count):
-            row = next(eligible, None)
-            if row is None:
-                return awarded
-            awarded.append((label, row))
+    rows = ranked_rows(session, round_)
+    eligible = (r for r in rows if r.user_id not in staff and r.user_id not in earlier)
+    awarded: list[tuple[str, RankedRow]] = []
+    try:
+        for label, count in quotas:
+            for _ in range(count):
+                row = next(eligible, None)
+                if row is None:
+                    return awarded
+                awarded.append((label, row))
+    finally:
+        rows.close()
     return awarded
 
 
