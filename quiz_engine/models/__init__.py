@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 models: persistence and small invariants only, no business rules."""
 
-from quiz_engine.models.attempt import Attempt, AttemptItem, AttemptStatus, Registration
+from quiz_engine.models.attempt import CLOSED_STATUSES, Attempt, AttemptItem, AttemptStatus, Registration
 from quiz_engine.models.audit import AuditEvent
 from quiz_engine.models.bank import Choice, Difficulty, Question, QuestionBank, QuestionVersion
 from quiz_engine.models.base import utcnow
@@ -24,6 +24,7 @@ from quiz_engine.models.unit import Unit, UnitKind
 from quiz_engine.models.user import Role, User
 
 __all__ = [
+    "CLOSED_STATUSES",
     "DEFAULT_PRIZE_QUOTAS",
     "DEFAULT_TIE_BREAKS",
     "Attempt",

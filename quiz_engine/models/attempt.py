@@ -35,6 +35,10 @@ class AttemptStatus(enum.StrEnum):
     VOID = "void"  # cancelled by an organizer
 
 
+#: An attempt that is over and scored (by the contestant's submission or by the deadline).
+CLOSED_STATUSES = (AttemptStatus.SUBMITTED, AttemptStatus.EXPIRED)
+
+
 class Attempt(db.Model):
     """One sitting of a round. Unit and group are copied at start so statistics never shift."""
 

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
+    CLOSED_STATUSES,
     Attempt,
     AttemptItem,
-    AttemptStatus,
     ContestGroup,
     Role,
     Round,
@@ -34,7 +34,6 @@ from quiz_engine.services import rankings, standings
 from quiz_engine.services.spreadsheets import ReportSheet, parameters_sheet, save
 
 BATCH = 2000
-CLOSED = (AttemptStatus.SUBMITTED, AttemptStatus.EXPIRED)
 
 
 class ExportKind(enum.StrEnum):
@@ -430,7 +429,7 @@ def _distribution(ctx: ExportContext, workbook: Workbook) -> int:
         day = started.astimezone(ctx.tz).strftime("%d/%m/%Y")
         entry = per_day.setdefault(day, [0, 0, set()])
         entry[0] += 1
-        entry[1] += status in CLOSED
+        entry[1] += status in CLOSED_STATUSES
         entry[2].add(user)
     for day in sorted(per_day, key=lambda d: datetime.strptime(d, "%d/%m/%Y")):
         started_count, submitted, users = per_day[day]

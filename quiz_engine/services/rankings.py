@@ -19,10 +19,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Attempt, AttemptStatus, PredictionKind, Round, RoundResult, TieBreak
-from quiz_engine.services import leaderboards
+from quiz_engine.services import leaderboards, scoring
 from quiz_engine.services.errors import ConflictError
 
-CLOSED = (AttemptStatus.SUBMITTED, AttemptStatus.EXPIRED)
 NO_PREDICTION = 2**62
 
 
@@ -34,22 +33,10 @@ class Entry:
 
 def counting_attempts(session: Session, round_: Round) -> list[Attempt]:
     """Each contestant's counting attempt (best, first or last, as the round says)."""
-    rows = list(session.scalars(select(Attempt).where(Attempt.round_id == round_.id, Attempt.status.in_(CLOSED))))
-    by_id = {a.id: a for a in rows}
-    closed = [
-        leaderboards.ClosedAttempt(
-            a.id,
-            a.user_id,
-            a.unit_id,
-            a.correct_count or 0,
-            a.scored_count if a.scored_count is not None else a.question_count,
-            a.duration_ms or 0,
-            leaderboards.seconds_since_open(a.submitted_at or a.started_at, round_.opens_at),
-        )
-        for a in rows
-    ]
+    closed = scoring.closed_attempts(session, round_)
     chosen = leaderboards.counting_attempts(closed, round_.counting_policy.value)
-    return [by_id[c.attempt_id] for c in chosen.values()]
+    # closed_attempts loaded these rows: get() answers from the session without another query
+    return [session.get(Attempt, c.attempt_id) for c in chosen.values()]
 
 
 def true_prediction_value(round_: Round, counted: list[Attempt]) -> int | None:

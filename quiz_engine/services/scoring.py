@@ -16,11 +16,18 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, QuestionVersion, Round, VoidedQuestion, VoidMode
+from quiz_engine.models import (
+    CLOSED_STATUSES,
+    Attempt,
+    AttemptItem,
+    AttemptStatus,
+    QuestionVersion,
+    Round,
+    VoidedQuestion,
+    VoidMode,
+)
 from quiz_engine.services import leaderboards
 from quiz_engine.services.attempts import accept_until
-
-CLOSED = (AttemptStatus.SUBMITTED, AttemptStatus.EXPIRED)
 
 
 def voids(session: Session, round_id: int) -> dict[int, VoidMode]:
@@ -78,6 +85,8 @@ def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt:
     if round_.is_practice:
         return True
     try:
+        # The key was loaded when the attempt opened; loading it again costs one HSET and makes scoring
+        # right even if Redis lost it since (a restart without persistence, a FLUSHALL).
         leaderboards.load_answer_key(
             client, prefix, round_.id, key_entries(session, round_.id, [i.question_version_id for i in attempt.items])
         )
@@ -91,7 +100,9 @@ def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt:
 
 def closed_attempts(session: Session, round_: Round) -> list[leaderboards.ClosedAttempt]:
     """Every submitted or expired attempt of the round, as the boards need it."""
-    stmt = select(Attempt).where(Attempt.round_id == round_.id, Attempt.status.in_(CLOSED)).order_by(Attempt.id)
+    stmt = (
+        select(Attempt).where(Attempt.round_id == round_.id, Attempt.status.in_(CLOSED_STATUSES)).order_by(Attempt.id)
+    )
     return [
         leaderboards.ClosedAttempt(
             attempt_id=a.id,

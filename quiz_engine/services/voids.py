@@ -14,9 +14,9 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
+    CLOSED_STATUSES,
     Attempt,
     AttemptItem,
-    AttemptStatus,
     Question,
     QuestionVersion,
     Round,
@@ -25,8 +25,6 @@ from quiz_engine.models import (
 )
 from quiz_engine.services import attempts, rankings
 from quiz_engine.services.errors import NotFoundError
-
-CLOSED = (AttemptStatus.SUBMITTED, AttemptStatus.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,9 @@ def _rescore(session: Session, round_: Round, question_id: int, now: datetime) -
             .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
             .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
             .where(
-                Attempt.round_id == round_.id, Attempt.status.in_(CLOSED), QuestionVersion.question_id == question_id
+                Attempt.round_id == round_.id,
+                Attempt.status.in_(CLOSED_STATUSES),
+                QuestionVersion.question_id == question_id,
             )
             .distinct()
         )
