@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user, login_required
@@ -23,13 +23,8 @@ bp = Blueprint("contest", __name__)
 def join_url(contest: Contest) -> str:
     """Where a signed-in contestant joins ``contest`` (registration when signed out)."""
     if not current_user.is_authenticated:
-        return (
-            url_for("auth.register", contest=contest.slug)
-            if "auth.register" in current_app.view_functions
-            else url_for("auth.login")
-        )
-    endpoint = "auth.join_contest"
-    return url_for(endpoint, slug=contest.slug) if endpoint in current_app.view_functions else url_for("main.index")
+        return url_for("auth.register", contest=contest.slug)
+    return url_for("auth.join_contest", slug=contest.slug)
 
 
 @bp.get("/contests/<slug>")
