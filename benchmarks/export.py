@@ -63,7 +63,7 @@ with app.app_context():
 """
 
 EXPORT = """
-import json, resource, sys, time
+import json, resource, sys, tempfile, time
 from zoneinfo import ZoneInfo
 from quiz_engine import create_app
 from quiz_engine.extensions import db
@@ -73,15 +73,17 @@ app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[
 with app.app_context():
     started = time.perf_counter()
     round_ = db.session.get(Round, int(sys.argv[3]))
-    data, rows = exports.build_export(db.session, exports.ExportKind.LEADERBOARD, round_, now=utcnow(),
-                                      tz=ZoneInfo("Asia/Ho_Chi_Minh"), exported_by="bench")
+    with tempfile.TemporaryFile() as out:
+        rows = exports.build_export(db.session, exports.ExportKind.LEADERBOARD, round_, now=utcnow(),
+                                    tz=ZoneInfo("Asia/Ho_Chi_Minh"), exported_by="bench", out=out)
+        size = out.tell()
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rows": rows, "mb": len(data) / 2**20,
+    print(json.dumps({"seconds": seconds, "rows": rows, "mb": size / 2**20,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 BARE = """
-import io, json, resource, sys, time
+import json, resource, sys, tempfile, time
 from datetime import UTC, datetime, timedelta
 from openpyxl import Workbook
 rows = int(sys.argv[1])
@@ -92,8 +94,8 @@ sheet = workbook.create_sheet("Bảng xếp hạng")
 for i in range(1, rows + 1):
     sheet.append([i, f"Nguyễn Văn Thí Sinh {i}", f"Xã số {i % 124 + 1}", "Nhân dân", i % 11,
                   timedelta(milliseconds=60000 + i), 5000, i % 700, now, 1])
-buffer = io.BytesIO()
-workbook.save(buffer)
+with tempfile.TemporaryFile() as out:
+    workbook.save(out)
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

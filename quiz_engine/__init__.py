@@ -27,10 +27,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     else:
         app.config.update(test_config)
 
-    from quiz_engine import cli, config, extensions, web
+    from quiz_engine import cli, config, export_runner, extensions, web
 
     config.finalise(app)
     extensions.init_app(app)
+    export_runner.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

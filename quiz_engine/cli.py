@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from quiz_engine.services import (
     bank_workbooks,
     banks,
     demo,
+    export_jobs,
     exports,
     rankings,
     scoring,
@@ -218,17 +220,21 @@ def export_command(kind: str, round_id: int, output: Path) -> None:
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         raise click.ClickException(f"Không có đợt thi #{round_id} (no such round).")
-    with click.progressbar(length=0, label="Đang xuất (exporting)", file=sys.stderr, show_pos=True) as bar:
-        data, rows = exports.build_export(
+    total = exports.expected_rows(db.session, exports.ExportKind(kind), round_)
+    with (
+        click.progressbar(length=total, label="Đang xuất (exporting)", file=sys.stderr, show_pos=True) as bar,
+        output.open("wb") as out,
+    ):
+        rows = exports.build_export(
             db.session,
             exports.ExportKind(kind),
             round_,
             now=utcnow(),
             tz=ZoneInfo(current_app.config["TIMEZONE"]),
             exported_by="CLI",
+            out=out,
             progress=bar.update,
         )
-    output.write_bytes(data)
     audit.record(db.session, "export.create", now=utcnow(), target=("round", round_.id), kind=kind, rows=rows)
     db.session.commit()
     click.echo(f"Đã xuất {rows} dòng ra {output} (exported).")
@@ -351,9 +357,12 @@ def _maintain_once() -> str:
         audit.record(db.session, "round.finalize", now=utcnow(), target=("round", round_.id))
         db.session.commit()
         finalized.append(round_.id)
+    retention = timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
+    expired = export_jobs.expire_old(db.session, utcnow(), retention)
+    db.session.commit()
     return (
         f"Đóng {closed} bài quá hạn; dựng lại bảng đợt {repaired or '-'}; xếp hạng chung cuộc đợt "
-        f"{finalized or '-'} (closed, repaired, finalised)."
+        f"{finalized or '-'}; xoá {expired} tệp xuất quá hạn (closed, repaired, finalised, expired exports)."
     )
 
 

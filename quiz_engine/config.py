@@ -45,6 +45,12 @@ class Config:
     DATABASE_POOL_SIZE = 5
     DATABASE_MAX_OVERFLOW = 10
     DATABASE_POOL_RECYCLE = 1800
+    #: Excel exports: threads per app process that build them (each holds one export's rows in flight).
+    EXPORT_WORKERS = 1
+    #: Seconds a request waits for its export before handing over to the progress page instead.
+    EXPORT_INLINE_WAIT_SECONDS = 2.0
+    #: Hours a finished export file is kept (it may hold contact details), then deleted by `quiz maintain`.
+    EXPORT_RETENTION_HOURS = 24
     #: Seconds the embedded Redis may take to start before start-up fails.
     EMBEDDED_REDIS_START_TIMEOUT = 10.0
     #: Session cookie: never readable by scripts, not sent on cross-site POSTs.

@@ -92,6 +92,7 @@ def app(
         else:
             db.create_all()
     yield app
+    app.extensions["quiz_export_runner"].shutdown()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -19,6 +19,7 @@ from quiz_engine.models.contest import (
     TieBreak,
     UnitRanking,
 )
+from quiz_engine.models.export_job import ExportJob, ExportStatus
 from quiz_engine.models.result import RoundResult, VoidedQuestion, VoidMode
 from quiz_engine.models.unit import Unit, UnitKind
 from quiz_engine.models.user import Role, User
@@ -37,6 +38,8 @@ __all__ = [
     "ContestGroup",
     "CountingPolicy",
     "Difficulty",
+    "ExportJob",
+    "ExportStatus",
     "LeaderboardVisibility",
     "PredictionKind",
     "Question",

@@ -5,14 +5,13 @@ Both use the canonical schema, so an export re-imports into an empty bank unchan
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from quiz_engine.services.question_schema import COLUMNS, HEADERS_VI, QuestionSpec
-from quiz_engine.services.spreadsheets import HEADER_FONT, WRAP, header_row, set_widths, text_cell
+from quiz_engine.services.spreadsheets import HEADER_FONT, WRAP, header_row, save, set_widths, text_cell
 
 DATA_SHEET = "Câu hỏi"
 GUIDE_SHEET = "Hướng dẫn"
@@ -93,9 +92,7 @@ def build_template() -> bytes:
         for cell in row:
             cell.alignment = WRAP
     set_widths(guide, [18, 10, 70, 50])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return save(workbook)
 
 
 def build_bank_export(specs: Iterable[QuestionSpec]) -> bytes:
@@ -108,6 +105,4 @@ def build_bank_export(specs: Iterable[QuestionSpec]) -> bytes:
     for spec in specs:
         row = spec.as_row()
         sheet.append([text_cell(sheet, row[key]) for key in COLUMNS])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return save(workbook)

@@ -13,6 +13,7 @@ import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -31,7 +32,7 @@ from quiz_engine.models import (
     User,
 )
 from quiz_engine.services import rankings, standings
-from quiz_engine.services.spreadsheets import ReportSheet, parameters_sheet, save
+from quiz_engine.services.spreadsheets import ReportSheet, parameters_sheet
 
 BATCH = 2000
 
@@ -437,6 +438,23 @@ def _distribution(ctx: ExportContext, workbook: Workbook) -> int:
     return sheet.count + days.count
 
 
+def expected_rows(session: Session, kind: ExportKind, round_: Round) -> int:
+    """About how many data rows an export will have (for progress bars and choosing a background job)."""
+    if kind is ExportKind.LEADERBOARD and round_.finalized_at is not None:
+        stmt = select(func.count()).select_from(RoundResult).where(RoundResult.round_id == round_.id)
+    elif kind in (ExportKind.LEADERBOARD, ExportKind.DISTRIBUTION):
+        stmt = select(func.count(func.distinct(Attempt.user_id))).where(
+            Attempt.round_id == round_.id, Attempt.status.in_(CLOSED_STATUSES)
+        )
+    elif kind is ExportKind.ATTEMPTS:
+        stmt = select(func.count()).select_from(Attempt).where(Attempt.round_id == round_.id)
+    elif kind is ExportKind.UNITS:
+        stmt = select(func.count()).select_from(Unit)
+    else:
+        return sum(int(q["count"]) for q in (round_.prize_quotas or []))
+    return session.scalar(stmt) or 0
+
+
 WRITERS = {
     ExportKind.LEADERBOARD: _leaderboard,
     ExportKind.WINNERS: _winners,
@@ -454,9 +472,10 @@ def build_export(
     now: datetime,
     tz: ZoneInfo,
     exported_by: str,
+    out: BinaryIO,
     progress: Callable[[int], None] | None = None,
-) -> tuple[bytes, int]:
-    """Build one export; return the workbook's bytes and the number of data rows."""
+) -> int:
+    """Write one export as .xlsx to ``out`` (a binary file); return the number of data rows."""
     ctx = ExportContext(session, round_, now, tz, exported_by, progress or (lambda _n: None))
     workbook = Workbook(write_only=True)
     rows = WRITERS[kind](ctx, workbook)
@@ -473,4 +492,5 @@ def build_export(
         ],
         tz,
     )
-    return save(workbook), rows
+    workbook.save(out)
+    return rows

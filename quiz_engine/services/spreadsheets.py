@@ -110,6 +110,7 @@ def parameters_sheet(workbook: Workbook, parameters: Sequence[tuple[str, Any]], 
 
 
 def save(workbook: Workbook) -> bytes:
+    """The workbook as .xlsx bytes (for small workbooks; large exports write to a file)."""
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import format_decimal, get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(QuizError, _quiz_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.filters["localtime"] = localtime.format_local
+    app.jinja_env.filters["number"] = format_decimal  # 1.234,5 in Vietnamese, 1,234.5 in English
     app.context_processor(lambda: {"app_version": __version__, "current_locale": str(get_locale())})
     app.after_request(_security_headers)
 

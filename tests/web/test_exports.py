@@ -1,18 +1,23 @@
 """Excel exports: headers, types and values against the database, formula escaping, another reader."""
 
 import io
+import time
 from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
+from quiz_engine import create_app
 from quiz_engine.extensions import db
-from quiz_engine.models import AttemptItem, Role, Round, RoundResult, User
-from quiz_engine.services import accounts, rankings
+from quiz_engine.models import AttemptItem, AuditEvent, ExportJob, ExportStatus, Role, Round, RoundResult, User
+from quiz_engine.services import accounts, export_jobs, rankings
+from quiz_engine.services.exports import ExportKind
 from tests import contest_fixture
 
+SHARED = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")
 HOSTILE = '=HYPERLINK("http://evil.example","bấm")'
 
 
@@ -81,7 +86,10 @@ def organizer(client, round_id):  # type: ignore[no-untyped-def]
 
 
 def _download(client, round_id: int, kind: str):  # type: ignore[no-untyped-def]
-    response = client.get(f"/organizer/rounds/{round_id}/exports/{kind}.xlsx")
+    """Ask for an export as the round page's form does; a small one downloads straight away."""
+    asked = client.post(f"/organizer/rounds/{round_id}/exports", data={"kind": kind})
+    assert asked.status_code == 303 and asked.location.endswith("/download"), asked.location
+    response = client.get(asked.location)
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     return response.data
 
@@ -147,9 +155,126 @@ def test_unit_attempt_and_distribution_exports(organizer, round_id) -> None:
 
 def test_exports_are_for_organizers_and_the_cli_writes_them(app, client, runner, round_id, tmp_path) -> None:
     client.post("/auth/login", data={"login": "an@example.vn", "password": "mat-khau-123"})
-    assert client.get(f"/organizer/rounds/{round_id}/exports/leaderboard.xlsx").status_code == 403
+    assert client.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "leaderboard"}).status_code == 403
     out = tmp_path / "xep-hang.xlsx"
     result = runner.invoke(args=["quiz", "export", "leaderboard", "--round", str(round_id), "-o", str(out)])
     assert result.exception is None, repr(result.exception)
     assert result.exit_code == 0 and "Đã xuất 4 dòng" in result.output
     assert load_workbook(out)["Bảng xếp hạng"]["B4"].value == "Cán Bộ Ban Tổ Chức"
+
+
+def _poll(client, job_url: str) -> dict:  # type: ignore[type-arg]
+    """Follow a job's status as the progress page's script does, until it ends."""
+    for _ in range(200):
+        data = client.get(f"{job_url}.json").get_json()
+        if data["status"] in ("done", "failed"):
+            return data  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError("export job did not finish")
+
+
+def test_a_slow_export_becomes_a_job_with_progress_and_a_download(app, organizer, round_id) -> None:
+    app.config["EXPORT_INLINE_WAIT_SECONDS"] = 0  # every export now counts as slow
+    asked = organizer.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "attempts"})
+    assert asked.status_code == 303 and "/organizer/exports/" in asked.location
+    page = organizer.get(asked.location)
+    assert page.status_code == 200 and "<progress" in page.text and "js/export-job.js" in page.text
+    data = _poll(organizer, asked.location)
+    assert data["status"] == "done" and data["percent"] == 100 and data["done"] == data["total"] == 4
+    workbook = load_workbook(io.BytesIO(organizer.get(data["download_url"]).data))
+    assert len(list(workbook["Bài thi"].iter_rows(min_row=4))) == 4
+    with app.app_context():
+        job = db.session.scalars(select(ExportJob)).one()
+        staff = db.session.scalar(select(User.id).where(User.email == "btc@example.vn"))
+        assert (job.status, job.rows, job.requested_by) == (ExportStatus.DONE, 4, staff)
+        actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["export.create", "export.finish", "export.download"]
+    listing = organizer.get("/organizer/exports")
+    assert listing.status_code == 200 and data["download_url"] in listing.text
+
+
+def test_asking_twice_while_open_gives_the_same_job(app, round_id) -> None:
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        client, now = app.extensions["quiz_redis"], contest_fixture.utcnow()
+        first, created = export_jobs.request(db.session, client, "quiz", round_, ExportKind.WINNERS, user_id=1, now=now)
+        again, created_again = export_jobs.request(
+            db.session, client, "quiz", round_, ExportKind.WINNERS, user_id=1, now=now
+        )
+        other, _ = export_jobs.request(db.session, client, "quiz", round_, ExportKind.WINNERS, user_id=2, now=now)
+    assert created and not created_again and again.id == first.id and other.id != first.id
+    assert first.expected_rows == 3  # the round's quotas: one first prize, two second
+
+
+def test_a_job_lost_with_its_process_is_reported_failed(app, organizer, round_id) -> None:
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        redis = app.extensions["quiz_redis"]
+        job, _ = export_jobs.request(
+            db.session, redis, "quiz", round_, ExportKind.LEADERBOARD, user_id=1, now=contest_fixture.utcnow()
+        )
+        db.session.commit()
+        job_id = job.id
+    assert organizer.get(f"/organizer/exports/{job_id}.json").get_json()["status"] == "queued"
+    redis.delete(f"quiz:export:{job_id}")  # its process died: nobody refreshes the heartbeat any more
+    data = organizer.get(f"/organizer/exports/{job_id}.json").get_json()
+    assert data["status"] == "failed" and "gián đoạn" in data["error"] and data["download_url"] is None
+    with app.app_context():
+        assert db.session.get(ExportJob, job_id).status is ExportStatus.FAILED
+
+
+def test_a_failing_export_says_so_instead_of_hanging(app, organizer, round_id) -> None:
+    with app.app_context():
+        job = ExportJob(
+            round_id=round_id,
+            kind="no-such-kind",
+            requested_by=1,
+            filename="x.xlsx",
+            created_at=contest_fixture.utcnow(),
+        )
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        export_jobs.keep_alive(app.extensions["quiz_redis"], "quiz", [job_id])
+        app.extensions["quiz_export_runner"].submit(job_id).result(timeout=30)
+    data = _poll(organizer, f"/organizer/exports/{job_id}")
+    assert data["status"] == "failed" and data["error"].startswith("Lỗi khi xuất tệp (ValueError)")
+    assert "Lỗi khi xuất tệp (ValueError)" in organizer.get(f"/organizer/exports/{job_id}").text
+
+
+def test_another_instance_shows_the_progress_and_serves_the_file(app, organizer, round_id) -> None:
+    asked = organizer.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "leaderboard"})
+    job_path = asked.location.removesuffix("/download")
+    other = create_app({**{k: app.config[k] for k in SHARED}, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    browser = other.test_client()
+    browser.post("/auth/login", data={"login": "btc@example.vn", "password": "mat-khau-123"})
+    assert _poll(browser, job_path)["status"] == "done"
+    download = browser.get(f"{job_path}/download")
+    assert download.status_code == 200 and load_workbook(io.BytesIO(download.data))["Bảng xếp hạng"]["B4"].value
+
+
+def test_finished_files_expire_and_then_cannot_be_downloaded(app, organizer, round_id, runner) -> None:
+    download_url = organizer.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "units"}).location
+    with app.app_context():
+        job = db.session.scalars(select(ExportJob)).one()
+        job.finished_at -= timedelta(hours=25)
+        db.session.commit()
+    result = runner.invoke(args=["quiz", "maintain"])
+    assert result.exit_code == 0 and "xoá 1 tệp xuất" in result.output
+    with app.app_context():
+        job = db.session.scalars(select(ExportJob).options(undefer(ExportJob.content))).one()
+        assert job.content is None and job.expired_at is not None
+    refused = organizer.get(download_url)
+    assert refused.status_code == 302 and organizer.get(refused.location).status_code == 200
+    assert "quá hạn lưu" in organizer.get("/organizer/exports").text
+
+
+def test_progress_is_written_to_redis_now_and_then(app) -> None:
+    redis = app.extensions["quiz_redis"]
+    progress = export_jobs.Progress(redis, "quiz", 7)
+    progress(1)  # the first call writes: the bar starts moving at once
+    for _ in range(999):
+        progress(1)
+    assert int(redis.hget("quiz:export:7", "done")) < 1000  # not a Redis write per row
+    progress.flush()
+    assert int(redis.hget("quiz:export:7", "done")) == 1000 and redis.ttl("quiz:export:7") > 0

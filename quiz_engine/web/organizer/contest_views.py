@@ -15,7 +15,7 @@ from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer import contest_forms
 from quiz_engine.web.organizer.blueprint import bp
-from quiz_engine.web.organizer.forms import ConfirmForm
+from quiz_engine.web.organizer.forms import ConfirmForm, ExportForm
 
 
 def _form_page(form: contest_forms.ContestForm, contest: Contest | None, status: int = 200) -> ResponseReturnValue:
@@ -107,4 +107,5 @@ def contest_detail(contest_id: int) -> ResponseReturnValue:
         rounds=contests.round_summaries(db.session, contest),
         labels=contest_forms.LABELS,
         form=ConfirmForm(),
+        export_form=ExportForm(),
     )

@@ -56,3 +56,19 @@ class QuestionForm(FlaskForm):
 
 class UnitUploadForm(FlaskForm):
     file = FileField(_l("Tệp danh sách đơn vị (.xlsx, .csv)"), validators=[FileRequired(_l("Hãy chọn tệp."))])
+
+
+EXPORT_KINDS = [
+    SelectChoice("leaderboard", _l("Bảng xếp hạng")),
+    SelectChoice("winners", _l("Danh sách đạt giải (có số điện thoại, e-mail)")),
+    SelectChoice("units", _l("Thống kê theo đơn vị")),
+    SelectChoice("attempts", _l("Toàn bộ bài thi và câu trả lời")),
+    SelectChoice("distribution", _l("Phân bố điểm và lượt tham gia theo ngày")),
+]
+
+
+EXPORT_LABELS = {choice.value: choice.label for choice in EXPORT_KINDS}
+
+
+class ExportForm(FlaskForm):
+    kind = SelectField(_l("Tệp cần xuất"), choices=EXPORT_KINDS)
