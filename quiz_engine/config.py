@@ -45,6 +45,8 @@ class Config:
     DATABASE_POOL_SIZE = 5
     DATABASE_MAX_OVERFLOW = 10
     DATABASE_POOL_RECYCLE = 1800
+    #: Seconds between refreshes of the organizer's live dashboard.
+    DASHBOARD_REFRESH_SECONDS = 15
     #: Excel exports: threads per app process that build them (each holds one export's rows in flight).
     EXPORT_WORKERS = 1
     #: Seconds a request waits for its export before handing over to the progress page instead.

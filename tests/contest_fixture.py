@@ -130,3 +130,35 @@ def register(session: Session, contest: Contest, email: str, now: datetime | Non
     )
     session.commit()
     return user.id
+
+
+def play(  # type: ignore[no-untyped-def]
+    app,
+    login: str,
+    round_id: int,
+    *,
+    right: int,
+    password: str = "mat-khau-123",
+    prediction: int | None = None,
+    submit: bool = True,
+) -> int:
+    """Sign in as ``login`` through the API, as a phone would, answer the first ``right`` questions right and
+    the rest wrong, predict if asked, and submit unless told not to. Returns the attempt id."""
+    from quiz_engine.extensions import db
+    from quiz_engine.models import AttemptItem
+
+    browser = app.test_client()
+    browser.post("/auth/login", data={"login": login, "password": password})
+    paper = browser.get(browser.post(f"/api/v1/rounds/{round_id}/attempts").get_json()["links"]["paper"]).get_json()
+    with app.app_context():
+        items = db.session.scalars(
+            select(AttemptItem).where(AttemptItem.attempt_id == paper["id"]).order_by(AttemptItem.position)
+        ).all()
+        keys = [i.question_version.correct_positions[0] for i in items]
+    for question, key in zip(paper["questions"], keys, strict=True):
+        browser.put(question["save_url"], json={"choices": [key if question["position"] < right else (key + 1) % 4]})
+    if prediction is not None:
+        browser.put(paper["prediction"]["save_url"], json={"value": prediction})
+    if submit:
+        browser.post(paper["links"]["submit"])
+    return int(paper["id"])

@@ -7,26 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from quiz_engine.extensions import db
-from quiz_engine.models import AttemptItem, Role, Round, Unit
+from quiz_engine.models import Role, Round, Unit
 from tests import contest_fixture
 from tests.conftest import PASSWORD
 
 HOSTILE = '<script>alert("x")</script> & Co'
-
-
-def _play(app, login: str, round_id: int, good: bool, submit: bool = True) -> None:  # type: ignore[no-untyped-def]
-    browser = app.test_client()
-    browser.post("/auth/login", data={"login": login, "password": "mat-khau-123"})
-    paper = browser.get(browser.post(f"/api/v1/rounds/{round_id}/attempts").get_json()["links"]["paper"]).get_json()
-    with app.app_context():
-        items = db.session.scalars(
-            select(AttemptItem).where(AttemptItem.attempt_id == paper["id"]).order_by(AttemptItem.position)
-        ).all()
-        right = [i.question_version.correct_positions[0] for i in items]
-    for q, r in zip(paper["questions"], right, strict=True):
-        browser.put(q["save_url"], json={"choices": [r if good else (r + 1) % 4]})
-    if submit:
-        browser.post(paper["links"]["submit"])
 
 
 @pytest.fixture
@@ -38,8 +23,8 @@ def played(app):  # type: ignore[no-untyped-def]
         db.session.scalar(select(Unit)).name = HOSTILE
         db.session.commit()
         round_id = built.round.id
-    _play(app, "an@example.vn", round_id, good=True)
-    _play(app, "binh@example.vn", round_id, good=False)
+    contest_fixture.play(app, "an@example.vn", round_id, right=5)
+    contest_fixture.play(app, "binh@example.vn", round_id, right=0)
     return round_id
 
 
@@ -117,7 +102,7 @@ def test_json_refresh_carries_numbers_and_charts_and_follows_new_attempts(app, o
     assert weakest["cells"] == [HOSTILE, "1", "100", "1%"]  # text for dashboard.js to set with textContent
     with app.app_context():
         contest_fixture.register(db.session, db.session.get(Round, played).contest, "chi@example.vn")
-    _play(app, "chi@example.vn", played, good=True, submit=False)
+    contest_fixture.play(app, "chi@example.vn", played, right=5, submit=False)
     again = organizer.get(url).get_json()
     assert again["counts"] == {"started": 3, "in_progress": 1, "submitted": 2, "participants": 2, "perfect": 1}
     assert again["tiles"]["in_progress"] == "1"

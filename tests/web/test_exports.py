@@ -12,28 +12,13 @@ from sqlalchemy.orm import undefer
 
 from quiz_engine import create_app
 from quiz_engine.extensions import db
-from quiz_engine.models import AttemptItem, AuditEvent, ExportJob, ExportStatus, Role, Round, RoundResult, User
+from quiz_engine.models import AuditEvent, ExportJob, ExportStatus, Role, Round, RoundResult, User
 from quiz_engine.services import accounts, export_jobs, rankings
 from quiz_engine.services.exports import ExportKind
 from tests import contest_fixture
 
 SHARED = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")
 HOSTILE = '=HYPERLINK("http://evil.example","bấm")'
-
-
-def _play(app, login: str, password: str, round_id: int, right_answers: int) -> None:  # type: ignore[no-untyped-def]
-    browser = app.test_client()
-    browser.post("/auth/login", data={"login": login, "password": password})
-    paper = browser.get(browser.post(f"/api/v1/rounds/{round_id}/attempts").get_json()["links"]["paper"]).get_json()
-    with app.app_context():
-        items = db.session.scalars(
-            select(AttemptItem).where(AttemptItem.attempt_id == paper["id"]).order_by(AttemptItem.position)
-        ).all()
-        right = [i.question_version.correct_positions[0] for i in items]
-    for q, r in zip(paper["questions"], right, strict=True):
-        browser.put(q["save_url"], json={"choices": [r if q["position"] < right_answers else (r + 1) % 4]})
-    browser.put(paper["prediction"]["save_url"], json={"value": 3})
-    browser.post(paper["links"]["submit"])
 
 
 @pytest.fixture
@@ -70,7 +55,7 @@ def round_id(app):  # type: ignore[no-untyped-def]
         ("binh@example.vn", 2),
         ("tin-tac@example.vn", 1),
     ):
-        _play(app, login, "mat-khau-123", round_id, right)
+        contest_fixture.play(app, login, round_id, right=right, prediction=3)
     with app.app_context():
         round_ = db.session.get(Round, round_id)
         round_.closes_at = contest_fixture.utcnow()

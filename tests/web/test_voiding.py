@@ -9,30 +9,13 @@ from quiz_engine.services.leaderboards import RoundKeys
 from tests import contest_fixture
 
 
-def _play(app, login: str, round_id: int, right_answers: int):  # type: ignore[no-untyped-def]
-    browser = app.test_client()
-    browser.post("/auth/login", data={"login": login, "password": "mat-khau-123"})
-    paper = browser.get(browser.post(f"/api/v1/rounds/{round_id}/attempts").get_json()["links"]["paper"]).get_json()
-    with app.app_context():
-        items = db.session.scalars(
-            select(AttemptItem).where(AttemptItem.attempt_id == paper["id"]).order_by(AttemptItem.position)
-        ).all()
-        right = [i.question_version.correct_positions[0] for i in items]
-        first_question = items[0].question_version.question_id
-    for q, r in zip(paper["questions"], right, strict=True):
-        good = q["position"] < right_answers
-        browser.put(q["save_url"], json={"choices": [r if good else (r + 1) % 4]})
-    browser.post(paper["links"]["submit"])
-    return paper["id"], first_question
-
-
 def test_void_counts_correct_then_removes_then_restores(app, client, make_user) -> None:
     with app.app_context():
         built = contest_fixture.build(db.session, questions=5, per_paper=5)  # both papers hold every question
         contest_fixture.register(db.session, built.contest, "binh@example.vn")
         round_id = built.round.id
-    an, _ = _play(app, "an@example.vn", round_id, right_answers=5)
-    binh, _ = _play(app, "binh@example.vn", round_id, right_answers=0)
+    an = contest_fixture.play(app, "an@example.vn", round_id, right=5)
+    binh = contest_fixture.play(app, "binh@example.vn", round_id, right=0)
     with app.app_context():
         question_id = (
             db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == binh).order_by(AttemptItem.position))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, render_template
+from flask import abort, current_app, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import format_number, format_percent, gettext, ngettext
 from markupsafe import Markup
@@ -17,7 +17,6 @@ from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp
 
 #: How often dashboard.js asks for fresh numbers.
-REFRESH_MS = 15_000
 TILES = ("participants", "in_progress", "submitted", "perfect")
 
 
@@ -36,7 +35,12 @@ def _dashboard(round_id: int) -> tuple[Round, dashboard.Dashboard]:
 def round_dashboard(round_id: int) -> ResponseReturnValue:
     """The round's live numbers and charts; complete without JavaScript, refreshed in place with it."""
     round_, dash = _dashboard(round_id)
-    return render_template("organizer/dashboard.html", round=round_, view=_present(dash), refresh_ms=REFRESH_MS)
+    return render_template(
+        "organizer/dashboard.html",
+        round=round_,
+        view=_present(dash),
+        refresh_ms=int(current_app.config["DASHBOARD_REFRESH_SECONDS"] * 1000),
+    )
 
 
 @bp.get("/rounds/<int:round_id>/dashboard.json")
