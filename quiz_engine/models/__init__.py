@@ -18,6 +18,7 @@ from quiz_engine.models.contest import (
     StandingsMode,
     TieBreak,
     UnitRanking,
+    contest_organizers,
 )
 from quiz_engine.models.export_job import ExportJob, ExportStatus
 from quiz_engine.models.result import RoundResult, VoidedQuestion, VoidMode
@@ -58,5 +59,6 @@ __all__ = [
     "User",
     "VoidMode",
     "VoidedQuestion",
+    "contest_organizers",
     "utcnow",
 ]

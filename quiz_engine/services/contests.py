@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import nh3
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
@@ -37,6 +37,7 @@ from quiz_engine.models import (
     TieBreak,
     Unit,
     UnitRanking,
+    User,
 )
 from quiz_engine.services import papers
 from quiz_engine.services.errors import ConflictError, ValidationError
@@ -308,9 +309,37 @@ def _check_units_removable(session: Session, contest: Contest, kept: set[int]) -
         )
 
 
-def list_contests(session: Session) -> list[Contest]:
-    """Every contest, newest first."""
-    return list(session.scalars(select(Contest).order_by(Contest.id.desc())))
+def list_contests(session: Session, among: Select[tuple[Contest]] | None = None) -> list[Contest]:
+    """Every contest (or those ``among`` selects), newest first."""
+    return list(session.scalars((among if among is not None else select(Contest)).order_by(Contest.id.desc())))
+
+
+def add_organizer(session: Session, contest: Contest, email: str) -> User:
+    """List an organizer account on ``contest`` so it may manage it (idempotent).
+
+    :raises ValidationError: when no organizer or admin account has that e-mail.
+    """
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None or not user.is_organizer:
+        raise ValidationError(
+            "Không có tài khoản ban tổ chức nào với e-mail này.",
+            "No organizer account has this e-mail.",
+            field="email",
+        )
+    if user not in contest.organizers:
+        contest.organizers.append(user)
+        session.flush()
+    return user
+
+
+def remove_organizer(session: Session, contest: Contest, user_id: int) -> User | None:
+    """Take an organizer off ``contest``; returns who was removed, or None if they were not listed."""
+    for user in contest.organizers:
+        if user.id == user_id:
+            contest.organizers.remove(user)
+            session.flush()
+            return user
+    return None
 
 
 # --- Units -------------------------------------------------------------------------------------

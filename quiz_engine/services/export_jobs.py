@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from quiz_engine.models import ExportJob, ExportStatus, Round, User
+from quiz_engine.models import Contest, ExportJob, ExportStatus, Round, User
 from quiz_engine.services import exports
 
 #: How long a job's live entry outlives the last sign of life from the process building it.
@@ -197,11 +197,16 @@ def view(session: Session, client: redis.Redis, prefix: str, job: ExportJob, now
     return JobView(job, int(done), job.expected_rows)
 
 
-def recent(session: Session, round_id: int | None = None, limit: int = 50) -> list[ExportJob]:
-    """The newest jobs, of one round or of all."""
-    stmt = select(ExportJob).order_by(ExportJob.id.desc()).limit(limit)
-    if round_id is not None:
-        stmt = stmt.where(ExportJob.round_id == round_id)
+def recent(session: Session, contests: Select[tuple[Contest]], limit: int = 50) -> list[ExportJob]:
+    """The newest jobs of the rounds of ``contests`` (a query: the contests the reader may manage)."""
+    contest_ids = contests.with_only_columns(Contest.id).scalar_subquery()
+    stmt = (
+        select(ExportJob)
+        .join(Round, Round.id == ExportJob.round_id)
+        .where(Round.contest_id.in_(contest_ids))
+        .order_by(ExportJob.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 

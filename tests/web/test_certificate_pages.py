@@ -48,7 +48,7 @@ def _round(app, *, finalise: bool = True) -> int:  # type: ignore[no-untyped-def
 
 
 def _as_organizer(client, make_user) -> None:  # type: ignore[no-untyped-def]
-    make_user(ORGANIZER, Role.ORGANIZER, "Ban Tổ chức")
+    contest_fixture.list_as_organizer(client.application, make_user(ORGANIZER, Role.ORGANIZER, "Ban Tổ chức"))
     client.post("/auth/login", data={"login": ORGANIZER, "password": PASSWORD})
 
 
@@ -214,7 +214,7 @@ def test_verification_needs_no_csrf_token_and_issuing_does(app, client, make_use
     round_id = _round(app)
     code = _issued(app, round_id, top_n=1)[0]
     assert client.get("/verify", query_string={"code": code}).status_code == 302
-    make_user(ORGANIZER, Role.ORGANIZER, "Ban Tổ chức")
+    contest_fixture.list_as_organizer(app, make_user(ORGANIZER, Role.ORGANIZER, "Ban Tổ chức"))
     login = {
         "login": ORGANIZER,
         "password": PASSWORD,

@@ -29,8 +29,8 @@ def played(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def organizer(app, make_user):  # type: ignore[no-untyped-def]
-    make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức")
+def organizer(app, make_user, played):  # type: ignore[no-untyped-def]
+    contest_fixture.list_as_organizer(app, make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức"))
     browser = app.test_client()
     browser.post("/auth/login", data={"login": "btc@example.vn", "password": PASSWORD})
     return browser

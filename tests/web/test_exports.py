@@ -38,6 +38,7 @@ def round_id(app):  # type: ignore[no-untyped-def]
             role=Role.ORGANIZER,
             now=contest_fixture.utcnow(),
         )
+        built.contest.organizers.append(staff)
         db.session.add(
             contest_fixture.Registration(
                 contest_id=built.contest.id,

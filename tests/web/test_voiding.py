@@ -26,7 +26,7 @@ def test_void_counts_correct_then_removes_then_restores(app, client, make_user) 
         round_.closes_at = utcnow()  # the round is over
         rankings.finalize_round(db.session, round_, utcnow())
         db.session.commit()
-    make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức")
+    contest_fixture.list_as_organizer(app, make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức"))
     client.post("/auth/login", data={"login": "btc@example.vn", "password": "mat-khau-thu-nghiem"})
     page = client.get(f"/organizer/rounds/{round_id}/questions").get_data(as_text=True)
     assert page.count('class="card question"') == 5 and "2 đề" in page

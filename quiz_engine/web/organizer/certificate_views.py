@@ -14,7 +14,7 @@ from quiz_engine.models import Certificate, Round
 from quiz_engine.services import certificates
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import ensure_manages, organizer_required, round_or_404
 from quiz_engine.web.certificates.forms import IssueForm
 from quiz_engine.web.organizer.blueprint import bp
 from quiz_engine.web.organizer.contest_forms import show_error
@@ -49,7 +49,7 @@ def _issue(round_: Round, form: IssueForm, now: datetime) -> list[Certificate]:
 @organizer_required
 def round_certificates(round_id: int) -> ResponseReturnValue:
     """The round's certificates, and the form that issues more (finalised rounds only)."""
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     form = IssueForm()
     if not form.validate_on_submit():
         return _page(round_, form, 400 if form.is_submitted() else 200)
@@ -75,6 +75,7 @@ def round_certificates(round_id: int) -> ResponseReturnValue:
 def certificate_revoke(certificate_id: int) -> ResponseReturnValue:
     """Revoke a certificate: its code then verifies as revoked and it no longer prints."""
     certificate = db.get_or_404(Certificate, certificate_id)
+    ensure_manages(certificate.round.contest)
     if ConfirmForm().validate_on_submit():
         certificates.revoke(db.session, certificate, actor_id=current_user.id, now=deps.now(), origin=deps.origin())
         db.session.commit()

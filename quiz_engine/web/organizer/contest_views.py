@@ -8,14 +8,14 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from quiz_engine.extensions import db
-from quiz_engine.models import Contest
+from quiz_engine.models import Contest, User
 from quiz_engine.services import audit, contests
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import admin_required, contest_or_404, managed_contests, organizer_required
 from quiz_engine.web.organizer import contest_forms
 from quiz_engine.web.organizer.blueprint import bp
-from quiz_engine.web.organizer.forms import ConfirmForm, ExportForm
+from quiz_engine.web.organizer.forms import ConfirmForm, ExportForm, OrganizerForm
 
 
 def _form_page(form: contest_forms.ContestForm, contest: Contest | None, status: int = 200) -> ResponseReturnValue:
@@ -49,7 +49,7 @@ def _record(action: str, contest: Contest, **details: object) -> None:
 @organizer_required
 def contests_list() -> ResponseReturnValue:
     """Every contest, newest first, with its rounds counted."""
-    return render_template("organizer/contests.html", contests=contests.list_contests(db.session))
+    return render_template("organizer/contests.html", contests=contests.list_contests(db.session, managed_contests()))
 
 
 @bp.route("/contests/new", methods=["GET", "POST"])
@@ -68,6 +68,7 @@ def contest_new() -> ResponseReturnValue:
         )
     except QuizError as exc:
         return _refused(form, exc, None)
+    contest.organizers.append(db.session.get(User, current_user.id))  # whoever creates it manages it
     _record("contest.create", contest, slug=contest.slug, units=len(units), groups=len(contest.groups))
     db.session.commit()
     flash(gettext("Đã tạo cuộc thi. Bây giờ hãy thêm các đợt thi."), "success")
@@ -78,7 +79,7 @@ def contest_new() -> ResponseReturnValue:
 @organizer_required
 def contest_edit(contest_id: int) -> ResponseReturnValue:
     """Change a contest's details, groups and units (its slug stays)."""
-    contest = db.get_or_404(Contest, contest_id)
+    contest = contest_or_404(contest_id)
     initial = None if request.method == "POST" else contest_forms.contest_data(contest, [])
     form = contest_forms.ContestForm(data=initial)
     form.offer_units(contests.unit_tree(db.session))
@@ -100,7 +101,7 @@ def contest_edit(contest_id: int) -> ResponseReturnValue:
 @organizer_required
 def contest_detail(contest_id: int) -> ResponseReturnValue:
     """A contest's settings and its rounds, with links to add, edit and delete rounds."""
-    contest = db.get_or_404(Contest, contest_id)
+    contest = contest_or_404(contest_id)
     return render_template(
         "organizer/contest_detail.html",
         contest=contest,
@@ -108,4 +109,37 @@ def contest_detail(contest_id: int) -> ResponseReturnValue:
         labels=contest_forms.LABELS,
         form=ConfirmForm(),
         export_form=ExportForm(),
+        organizer_form=OrganizerForm(),
     )
+
+
+@bp.post("/contests/<int:contest_id>/organizers")
+@admin_required
+def contest_organizer_add(contest_id: int) -> ResponseReturnValue:
+    """List an organizer on the contest (admins only): they may then manage it."""
+    contest = contest_or_404(contest_id)
+    form = OrganizerForm()
+    try:
+        if not form.validate_on_submit():
+            raise QuizError(gettext("Hãy nhập e-mail của tài khoản ban tổ chức."))
+        user = contests.add_organizer(db.session, contest, form.email.data)
+    except QuizError as exc:
+        db.session.rollback()
+        flash(exc.message(deps.locale()), "error")
+        return redirect(url_for("organizer.contest_detail", contest_id=contest.id))
+    _record("contest.organizer_add", contest, user=user.id)
+    db.session.commit()
+    flash(gettext("%(name)s nay là ban tổ chức của cuộc thi.", name=user.full_name), "success")
+    return redirect(url_for("organizer.contest_detail", contest_id=contest.id))
+
+
+@bp.post("/contests/<int:contest_id>/organizers/<int:user_id>/remove")
+@admin_required
+def contest_organizer_remove(contest_id: int, user_id: int) -> ResponseReturnValue:
+    """Take an organizer off the contest (admins only)."""
+    contest = contest_or_404(contest_id)
+    if ConfirmForm().validate_on_submit() and contests.remove_organizer(db.session, contest, user_id):
+        _record("contest.organizer_remove", contest, user=user_id)
+        db.session.commit()
+        flash(gettext("Đã bỏ người này khỏi ban tổ chức cuộc thi."), "success")
+    return redirect(url_for("organizer.contest_detail", contest_id=contest.id))

@@ -13,7 +13,7 @@ from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Round
 from quiz_engine.services import charts, dashboard
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp
 
 #: How often dashboard.js asks for fresh numbers.
@@ -21,7 +21,7 @@ TILES = ("participants", "in_progress", "submitted", "perfect")
 
 
 def _dashboard(round_id: int) -> tuple[Round, dashboard.Dashboard]:
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     if round_.is_practice:
         abort(404)  # practice rounds are not scored into the counters: their numbers would mislead
     dash = dashboard.round_dashboard(

@@ -18,10 +18,10 @@ from sqlalchemy.orm import undefer
 
 from quiz_engine.export_runner import runner
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import ExportJob, Round
+from quiz_engine.models import ExportJob
 from quiz_engine.services import audit, export_jobs, exports
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import ensure_manages, managed_contests, organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp
 from quiz_engine.web.organizer.forms import EXPORT_LABELS, ExportForm
 
@@ -32,7 +32,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @organizer_required
 def round_export(round_id: int) -> ResponseReturnValue:
     """Queue an export; download it at once if it is ready within a moment, else show its progress."""
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     form = ExportForm()
     if not form.validate_on_submit():
         flash(gettext("Không xuất được: hãy chọn loại tệp và thử lại."), "error")
@@ -69,6 +69,7 @@ def _finished_soon(job_id: int) -> bool:
 
 def _view(job_id: int) -> export_jobs.JobView:
     job = db.get_or_404(ExportJob, job_id)
+    ensure_manages(job.round.contest)
     view = export_jobs.view(db.session, redis_client(), deps.redis_prefix(), job, deps.now())
     db.session.commit()  # an interrupted job has just been marked failed
     return view
@@ -118,6 +119,7 @@ def export_job_data(job_id: int) -> ResponseReturnValue:
 def export_download(job_id: int) -> ResponseReturnValue:
     """The finished workbook (audited: a download may carry contact details)."""
     job = db.session.get(ExportJob, job_id, options=[undefer(ExportJob.content)]) or abort(404)
+    ensure_manages(job.round.contest)
     if not job.downloadable or job.content is None:
         flash(gettext("Tệp này không còn để tải; hãy xuất lại."), "error")
         return redirect(url_for("organizer.export_job", job_id=job_id))
@@ -139,4 +141,6 @@ def export_download(job_id: int) -> ResponseReturnValue:
 @organizer_required
 def export_list() -> ResponseReturnValue:
     """The newest exports of every round, with their state and download links."""
-    return render_template("organizer/exports.html", jobs=export_jobs.recent(db.session), labels=EXPORT_LABELS)
+    return render_template(
+        "organizer/exports.html", jobs=export_jobs.recent(db.session, managed_contests()), labels=EXPORT_LABELS
+    )

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from quiz_engine.services.question_schema import LETTERS
 
@@ -72,3 +72,7 @@ EXPORT_LABELS = {choice.value: choice.label for choice in EXPORT_KINDS}
 
 class ExportForm(FlaskForm):
     kind = SelectField(_l("Tệp cần xuất"), choices=EXPORT_KINDS)
+
+
+class OrganizerForm(FlaskForm):
+    email = StringField(_l("E-mail của tài khoản ban tổ chức"), validators=[DataRequired(), Length(max=254)])

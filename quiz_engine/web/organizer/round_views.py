@@ -12,7 +12,7 @@ from quiz_engine.models import Contest, Round
 from quiz_engine.services import audit, contests
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import contest_or_404, organizer_required, round_or_404
 from quiz_engine.web.organizer import contest_forms
 from quiz_engine.web.organizer.blueprint import bp
 from quiz_engine.web.organizer.contest_forms import RoundAfterStartForm, RoundForm
@@ -58,7 +58,7 @@ def _record(action: str, round_id: int, **details: object) -> None:
 @organizer_required
 def round_new(contest_id: int) -> ResponseReturnValue:
     """Add a round; the banks must be able to fill its mix."""
-    contest = db.get_or_404(Contest, contest_id)
+    contest = contest_or_404(contest_id)
     initial = None if request.method == "POST" else contest_forms.round_data(None, len(contest.rounds) + 1)
     form = RoundForm(data=initial)
     form.offer(contests.mix_banks(db.session), contest.groups)
@@ -86,7 +86,7 @@ def _edit_form_class(locked: bool) -> type[RoundAfterStartForm]:
 @organizer_required
 def round_edit(round_id: int) -> ResponseReturnValue:
     """Change a round; once someone has started it only its title, close, leaderboard and reveal can change."""
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     current = contests.rules_of(db.session, round_)
     form_class = _edit_form_class(contests.has_attempts(db.session, round_))
     form = form_class(data=None if request.method == "POST" else contest_forms.round_data(current, round_.number))
@@ -108,7 +108,7 @@ def round_edit(round_id: int) -> ResponseReturnValue:
 @organizer_required
 def round_delete(round_id: int) -> ResponseReturnValue:
     """Delete a round nobody has started."""
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     contest_id, title = round_.contest_id, round_.title
     target = redirect(url_for("organizer.contest_detail", contest_id=contest_id))
     if not ConfirmForm().validate_on_submit():

@@ -8,10 +8,10 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import Round, VoidMode
+from quiz_engine.models import VoidMode
 from quiz_engine.services import audit, scoring, voids
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp
 from quiz_engine.web.organizer.forms import ConfirmForm
 
@@ -20,7 +20,7 @@ from quiz_engine.web.organizer.forms import ConfirmForm
 @organizer_required
 def round_questions(round_id: int) -> ResponseReturnValue:
     """The questions drawn in the round, how often they were answered right, and their voids."""
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     return render_template(
         "organizer/round_questions.html",
         round=round_,
@@ -34,7 +34,7 @@ def round_questions(round_id: int) -> ResponseReturnValue:
 @organizer_required
 def void_question(round_id: int, question_id: int, action: str) -> ResponseReturnValue:
     """Void a question (counted right for all, or removed) or restore it; then rebuild the boards."""
-    round_ = db.get_or_404(Round, round_id)
+    round_ = round_or_404(round_id)
     mode = request.form.get("mode", VoidMode.COUNT_CORRECT.value)
     if ConfirmForm().validate_on_submit() and mode in {m.value for m in VoidMode}:
         now = deps.now()
