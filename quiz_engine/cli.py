@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from quiz_engine import contest_cli  # noqa: F401  (its commands join the quiz group)
+from quiz_engine import contest_cli, privacy_cli  # noqa: F401  (their commands join the quiz group)
 from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import QuestionBank, Role, Round, User, utcnow

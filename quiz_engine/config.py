@@ -45,6 +45,14 @@ class Config:
     DATABASE_POOL_SIZE = 5
     DATABASE_MAX_OVERFLOW = 10
     DATABASE_POOL_RECYCLE = 1800
+    #: Rate limits (see quiz_engine/web/rate_limits.py), in Flask-Limiter's notation; several may be
+    #: joined with ";". Sign-in limits count failed attempts only.
+    RATE_LIMIT_LOGIN_ACCOUNT = "10 per 15 minutes"
+    RATE_LIMIT_LOGIN_ADDRESS = "100 per 15 minutes"
+    RATE_LIMIT_REGISTER_ADDRESS = "30 per 10 minutes"
+    RATE_LIMIT_ATTEMPT_START = "10 per minute"
+    RATE_LIMIT_ANSWER_SAVE = "300 per minute"
+    RATE_LIMIT_EXPORT = "20 per 10 minutes"
     #: Seconds between refreshes of the organizer's live dashboard.
     DASHBOARD_REFRESH_SECONDS = 15
     #: Excel exports: threads per app process that build them (each holds one export's rows in flight).
@@ -58,8 +66,18 @@ class Config:
     #: Session cookie: never readable by scripts, not sent on cross-site POSTs.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: Secure is also set on its own for any request that arrived over HTTPS (see web/sessions.py).
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    #: "Remember me" lasts 30 days, not Flask-Login's default year; set REMEMBER_COOKIE_SECURE behind HTTPS.
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 3600
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    #: Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host are then
+    #: trusted, so rate limits and the audit log see the visitor's address and HTTPS is recognised.
+    #: Leave 0 when nothing sits in front: the headers could then be forged by anyone.
+    PROXY_HOPS = 0
     #: Flask-WTF: CSRF tokens live as long as the session.
     WTF_CSRF_TIME_LIMIT = None
     SQLALCHEMY_TRACK_MODIFICATIONS = False

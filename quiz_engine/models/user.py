@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import date, datetime
 
 from flask_login import UserMixin
@@ -44,6 +45,14 @@ class User(UserMixin, TimestampMixin, db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit | None] = relationship()
+
+    def session_stamp(self) -> str:
+        """Changes whenever the password does; a session carries it, so a new password ends old sessions."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie: id and session stamp."""
+        return f"{self.id}:{self.session_stamp()}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts at login

@@ -65,12 +65,50 @@ def normalise_login(raw: str) -> tuple[str, str]:
     return ("email", normalise_email(raw)) if "@" in raw else ("phone", normalise_phone(raw))
 
 
-def check_password_rules(password: str) -> None:
-    """:raises ValidationError: if the password is too short."""
+#: Passwords people in Vietnam pick often that the English-language list below misses.
+VIETNAMESE_COMMON = {
+    "matkhau", "matkhau1", "matkhau12", "matkhau123", "matkhau1234", "matkhaumoi", "anhyeuem", "emyeuanh",
+    "anhyeuem123", "emyeuanh123", "yeuem123", "iloveyou123", "vietnam", "vietnam1", "vietnam123", "vietnam2025",
+    "hanoi123", "saigon123", "hochiminh", "conmeo123", "123456aa", "a123456789", "12345678a", "chuyendoiso",
+    "chuyendoiso123", "cuocthi123", "quiz12345",
+}  # fmt: skip
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn's list of the 30,000 most common passwords from real leaks, plus the Vietnamese ones above.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"]) | VIETNAMESE_COMMON
+
+
+def _personal(phone: str | None, email: str | None) -> tuple[str, ...]:
+    """What a password must not contain: the phone as stored (+84…) and as typed (0…), the e-mail."""
+    phone, email = phone or "", email or ""
+    national = "0" + phone.removeprefix("+84") if phone.startswith("+84") else phone
+    return phone, national, national[1:], email, email.partition("@")[0]
+
+
+def check_password_rules(password: str, *, personal: tuple[str, ...] = ()) -> None:
+    """:raises ValidationError: if the password is too short, among the most common passwords, or is
+    just the person's own phone number, e-mail or name (``personal``)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
             f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+            field="password",
+        )
+    folded = password.lower()
+    if folded in _common_passwords() or folded.rstrip("0123456789!.@#") in _common_passwords() - {""}:
+        raise ValidationError(
+            "Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác, ví dụ một câu ngắn dễ nhớ.",
+            "This password is too common and easy to guess. Choose another, such as a short memorable phrase.",
+            field="password",
+        )
+    if any(item and item.lower() in folded for item in personal if len(item) >= 4):
+        raise ValidationError(
+            "Mật khẩu không được chứa số điện thoại, e-mail hay họ tên của bạn.",
+            "The password must not contain your phone number, e-mail or name.",
             field="password",
         )
 
@@ -98,7 +136,7 @@ def create_user(
     full_name = " ".join(full_name.split())
     if not full_name:
         raise ValidationError("Cần nhập họ và tên.", "The full name is required.", field="full_name")
-    check_password_rules(password)
+    check_password_rules(password, personal=_personal(phone, email))
     clash = session.scalar(
         select(User).where(or_(User.email == email if email else False, User.phone == phone if phone else False))
     )
@@ -150,7 +188,7 @@ def authenticate(session: Session, login: str, password: str, now: datetime) -> 
 
 def set_password(session: Session, user: User, password: str) -> None:
     """:raises ValidationError: if the password breaks the rules."""
-    check_password_rules(password)
+    check_password_rules(password, personal=_personal(user.phone, user.email))
     user.password_hash = generate_password_hash(password)
     session.flush()
 

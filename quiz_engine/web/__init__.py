@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale, gettext, lazy_gettext
@@ -12,7 +14,7 @@ from quiz_engine import __version__
 from quiz_engine.extensions import db, login_manager
 from quiz_engine.models import User
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import localtime
+from quiz_engine.web import localtime, rate_limits, sessions
 from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.certificates import bp as certificates_bp
@@ -40,10 +42,15 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = format_decimal  # 1.234,5 in Vietnamese, 1,234.5 in English
     app.context_processor(lambda: {"app_version": __version__, "current_locale": str(get_locale())})
     app.after_request(_security_headers)
+    rate_limits.init_app(app)
+    sessions.init_app(app)
 
 
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    """The account a session names, if its password has not changed since (see ``User.get_id``)."""
+    user_id, _, stamp = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and hmac.compare_digest(user.session_stamp(), stamp) else None
 
 
 def _wants_json() -> bool:
@@ -51,7 +58,8 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz" or best == "application/json"
 
 
-def _error_response(status: int, message: str, code: str = "error") -> ResponseReturnValue:
+def error_response(status: int, message: str, code: str = "error") -> ResponseReturnValue:
+    """An error as JSON for the API and JSON callers, else as the error page."""
     if _wants_json():
         return jsonify(error=message, code=code, status=status), status
     return render_template("errors/error.html", status=status, message=message), status
@@ -69,16 +77,16 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
         500: gettext("Hệ thống gặp lỗi. Vui lòng thử lại sau."),
     }
     code = exc.code or 500
-    return _error_response(code, messages.get(code, exc.description or ""), _snake(exc.name))
+    return error_response(code, messages.get(code, exc.description or ""), _snake(exc.name))
 
 
 def _quiz_error(exc: QuizError) -> ResponseReturnValue:
     db.session.rollback()
-    return _error_response(exc.status_code, exc.message(str(get_locale())), _snake(type(exc).__name__))
+    return error_response(exc.status_code, exc.message(str(get_locale())), _snake(type(exc).__name__))
 
 
 def _csrf_error(_exc: CSRFError) -> ResponseReturnValue:
-    return _error_response(400, gettext("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và thử lại."), "csrf")
+    return error_response(400, gettext("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và thử lại."), "csrf")
 
 
 def _snake(name: str) -> str:

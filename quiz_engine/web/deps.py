@@ -37,7 +37,8 @@ def session_user_id() -> int | None:
     database on every autosave would halve what one server can take (docs/PERFORMANCE.md).
     """
     raw = session.get("_user_id")
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    user_id = raw.partition(":")[0] if isinstance(raw, str) else ""
+    return int(user_id) if user_id.isdigit() else None
 
 
 def timezone() -> ZoneInfo:

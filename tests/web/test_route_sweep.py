@@ -48,6 +48,7 @@ SIGNED_IN = {
     "auth.change_password",
     "auth.join_contest",
     "auth.update_entry",
+    "auth.personal_data_json",
     "api.start_attempt",
     "api.attempt_paper",
     "api.save_answer",
@@ -239,3 +240,31 @@ def test_a_round_of_another_contest_is_not_found_for_a_stranger(app: Flask, worl
         assert db.session.get(Round, round_id) is not None
     listing = client.get("/organizer/contests").get_data(as_text=True)
     assert f"/organizer/contests/{world.values['contest_id']}" not in listing
+
+
+def _row_counts(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        return {t.name: db.session.query(t).count() for t in db.metadata.sorted_tables}
+
+
+@pytest.mark.parametrize("visitor", ["contestant", "organizer"])
+def test_every_state_changing_route_needs_a_csrf_token(app: Flask, world: World, visitor: str) -> None:
+    client = app.test_client()
+    login = "an@example.vn" if visitor == "contestant" else "btc@example.vn"
+    password = "mat-khau-123" if visitor == "contestant" else PASSWORD
+    assert client.post("/auth/login", data={"login": login, "password": password}).status_code == 302
+    app.config["WTF_CSRF_ENABLED"] = True  # from here on, as in production
+    before = _row_counts(app)
+    problems = []
+    for endpoint, method, url in _requests(app, world):
+        if method == "GET":
+            continue
+        response = _send(client, method, url)
+        if response.status_code != 400:
+            problems.append(f"{method} {url} ({endpoint}) answered {response.status_code} without a CSRF token")
+        elif endpoint.startswith("api.") and response.get_json()["code"] != "csrf":
+            problems.append(f"{method} {url} ({endpoint}) refused, but not for its missing token")
+        response.close()
+    assert problems == []
+    assert _row_counts(app) == before  # refused requests leave nothing behind
+    assert client.get("/auth/profile").status_code == 200  # and the session is still there

@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.services import attempt_state, attempts, audit
 from quiz_engine.services.attempt_state import SaveResult
-from quiz_engine.web import attempt_flow, deps
+from quiz_engine.web import attempt_flow, deps, rate_limits
 from quiz_engine.web.api.blueprint import api_login_required, bp, error
 from quiz_engine.web.api.serialise import paper_json, result_json
 
@@ -73,6 +73,7 @@ def _store(round_id: int, attempt_id: int, field: str, value: str) -> ResponseRe
 
 
 @bp.put("/rounds/<int:round_id>/attempts/<int:attempt_id>/answers/<int:position>")
+@rate_limits.answer_save
 def save_answer(round_id: int, attempt_id: int, position: int) -> ResponseReturnValue:
     """Autosave one answer: ``{"choices": [choice ids]}``; idempotent and safe to resend."""
     body = request.get_json(silent=True)
@@ -93,6 +94,7 @@ def _with_practice_feedback(attempt_id: int, position: int, response):  # type: 
 
 
 @bp.put("/rounds/<int:round_id>/attempts/<int:attempt_id>/prediction")
+@rate_limits.answer_save
 def save_prediction(round_id: int, attempt_id: int) -> ResponseReturnValue:
     """Autosave the prediction: ``{"value": whole number}``."""
     body = request.get_json(silent=True)

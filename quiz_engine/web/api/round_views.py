@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Round
-from quiz_engine.web import attempt_flow, deps
+from quiz_engine.web import attempt_flow, deps, rate_limits
 from quiz_engine.web.api.blueprint import api_login_required, bp
 from quiz_engine.web.api.serialise import attempt_summary, round_json
 
@@ -44,6 +44,7 @@ def open_rounds() -> ResponseReturnValue:
 
 @bp.post("/rounds/<int:round_id>/attempts")
 @api_login_required
+@rate_limits.attempt_start
 def start_attempt(round_id: int) -> ResponseReturnValue:
     """Start an attempt (or get the one in progress in this round): 201 with its summary."""
     round_ = db.get_or_404(Round, round_id)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_login import login_required
+from flask_login import login_required, login_user
 from sqlalchemy import select
 
 from quiz_engine.extensions import db
@@ -130,6 +130,7 @@ def change_password() -> ResponseReturnValue:
     except QuizError as exc:
         return refuse("auth/change_password.html", form, exc, **context)
     db.session.commit()
+    login_user(me)  # the new password ended every session, this one included: carry on in a fresh one
     session.pop(MUST_CHANGE_PASSWORD, None)
-    flash(gettext("Đã đổi mật khẩu."), "success")
+    flash(gettext("Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã bị đăng xuất."), "success")
     return redirect(safe_next(form.next.data) or url_for("main.index"))

@@ -12,7 +12,7 @@ from quiz_engine.extensions import db
 from quiz_engine.models import Contest
 from quiz_engine.services import registration
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import deps
+from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.auth.forms import JoinForm, RegisterForm, offer_entry
 from quiz_engine.web.auth.views import (
     bp,
@@ -29,6 +29,7 @@ def _published_or_404(slug: str) -> Contest:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limits.registration
 def register() -> ResponseReturnValue:
     """Create an account entered in ``?contest=<slug>``; without a slug, the only published contest or a list."""
     slug = request.args.get("contest")

@@ -15,7 +15,7 @@ from quiz_engine.extensions import db
 from quiz_engine.models import User, utcnow
 from quiz_engine.services import accounts, audit
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import deps
+from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.auth.forms import LoginForm, show_error
 from quiz_engine.web.navigation import safe_next
 
@@ -68,6 +68,8 @@ def start_session(user: User, *, remember: bool = False) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limits.login_by_account
+@rate_limits.login_by_address
 def login() -> ResponseReturnValue:
     """Show the sign-in form; on valid credentials start a fresh session."""
     if current_user.is_authenticated:

@@ -14,7 +14,7 @@ from quiz_engine.services import attempt_state, attempts, boards, standings
 from quiz_engine.services.attempts import NotRegisteredError
 from quiz_engine.services.errors import ConflictError
 from quiz_engine.services.names import mask_name
-from quiz_engine.web import attempt_flow, deps
+from quiz_engine.web import attempt_flow, deps, rate_limits
 from quiz_engine.web.contest.forms import AttemptActionForm
 
 bp = Blueprint("contest", __name__)
@@ -59,6 +59,7 @@ def show_contest(slug: str) -> ResponseReturnValue:
 
 @bp.post("/rounds/<int:round_id>/start")
 @login_required
+@rate_limits.attempt_start
 def start_round(round_id: int) -> ResponseReturnValue:
     """Start (or resume) an attempt and open its paper."""
     round_ = db.get_or_404(Round, round_id)
@@ -95,6 +96,7 @@ def take_attempt(attempt_id: int) -> ResponseReturnValue:
 
 @bp.post("/attempts/<int:attempt_id>")
 @login_required
+@rate_limits.answer_save
 def save_attempt_form(attempt_id: int) -> ResponseReturnValue:
     """Without JavaScript: save every answer in the form, then stay, or ask to confirm the submission."""
     attempt = _own(attempt_id)

@@ -20,7 +20,7 @@ from quiz_engine.export_runner import runner
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import ExportJob
 from quiz_engine.services import audit, export_jobs, exports
-from quiz_engine.web import deps
+from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.access import ensure_manages, managed_contests, organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp
 from quiz_engine.web.organizer.forms import EXPORT_LABELS, ExportForm
@@ -30,6 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @bp.post("/rounds/<int:round_id>/exports")
 @organizer_required
+@rate_limits.export
 def round_export(round_id: int) -> ResponseReturnValue:
     """Queue an export; download it at once if it is ready within a moment, else show its progress."""
     round_ = round_or_404(round_id)

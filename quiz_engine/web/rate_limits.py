@@ -1,0 +1,108 @@
+"""Rate limits (Flask-Limiter), counted in Redis so they hold across workers and app instances.
+
+Keys name the account first and the IP address only when there is no account: a whole commune on
+one mobile network shares an address, so an IP limit alone would lock out honest neighbours.
+Sign-in is limited twice, by the account being tried (failures only) and by address (failures
+only, more generously). The limits are settings (``RATE_LIMIT_*``), read on each request. A
+refused request answers 429 with ``Retry-After`` and a Vietnamese (or English) message saying how
+long to wait. If Redis is away the limits are skipped rather than locking everyone out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_limiter import Limiter, RateLimitExceeded
+
+from quiz_engine.services import accounts
+from quiz_engine.services.errors import QuizError
+from quiz_engine.web import deps
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def account_or_address() -> str:
+    user_id = deps.session_user_id()
+    return f"u:{user_id}" if user_id is not None else f"ip:{client_address()}"
+
+
+def _login_account() -> str:
+    raw = request.form.get("login", "")
+    try:
+        kind, value = accounts.normalise_login(raw)
+    except QuizError:  # an unparseable login is still one bucket, by its raw text
+        kind, value = "raw", raw.strip().lower()[:100]
+    return f"login:{kind}:{value}"
+
+
+def _attempt() -> str:
+    return f"attempt:{(request.view_args or {}).get('attempt_id')}"
+
+
+def _setting(name: str):  # type: ignore[no-untyped-def]
+    return lambda: current_app.config[name]
+
+
+def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 401  # the sign-in page answers 401 to wrong credentials
+
+
+limiter = Limiter(key_func=account_or_address, swallow_errors=True, headers_enabled=False)
+
+login_by_account = limiter.shared_limit(
+    _setting("RATE_LIMIT_LOGIN_ACCOUNT"),
+    scope="login-account",
+    key_func=_login_account,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+login_by_address = limiter.shared_limit(
+    _setting("RATE_LIMIT_LOGIN_ADDRESS"),
+    scope="login-address",
+    key_func=client_address,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+registration = limiter.shared_limit(
+    _setting("RATE_LIMIT_REGISTER_ADDRESS"), scope="register", key_func=client_address, methods=["POST"]
+)
+attempt_start = limiter.shared_limit(_setting("RATE_LIMIT_ATTEMPT_START"), scope="attempt-start")
+answer_save = limiter.shared_limit(_setting("RATE_LIMIT_ANSWER_SAVE"), scope="answer-save", key_func=_attempt)
+export = limiter.shared_limit(_setting("RATE_LIMIT_EXPORT"), scope="export")
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the limit that was hit lets the next request through (at least 1)."""
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def _limited(_exc: RateLimitExceeded) -> ResponseReturnValue:
+    from quiz_engine.web import error_response  # the app's one way of answering an error
+
+    seconds = retry_after_seconds()
+    message = gettext("Bạn thao tác quá nhanh. Vui lòng thử lại sau %(n)d giây.", n=seconds)
+    body, status = error_response(429, message, "rate_limited")  # type: ignore[misc]
+    return body, status, {"Retry-After": str(seconds)}
+
+
+def init_app(app: Flask) -> None:
+    from quiz_engine.extensions import redis_client
+
+    with app.app_context():
+        pool = redis_client().connection_pool
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "redis://")
+    # Under the app's own key prefix, beside every other key of this deployment.
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"connection_pool": pool, "key_prefix": f"{app.config['REDIS_KEY_PREFIX']}:rl"}
+    )
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _limited)
