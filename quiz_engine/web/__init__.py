@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from quiz_engine import __version__
 from quiz_engine.extensions import db, login_manager
@@ -23,8 +25,18 @@ from quiz_engine.web.main import bp as main_bp
 from quiz_engine.web.organizer import bp as organizer_bp
 
 
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in every route: no larger than a database INTEGER (PostgreSQL's is 32-bit), so a
+    typed-in id of 10**30 is a plain 404 instead of an overflow deep in the database driver."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
     """Register blueprints, error handlers and template helpers."""
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(organizer_bp)

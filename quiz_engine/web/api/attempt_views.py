@@ -109,11 +109,14 @@ def save_prediction(round_id: int, attempt_id: int) -> ResponseReturnValue:
 def attempt_submit(attempt_id: int) -> ResponseReturnValue:
     """Submit; a resent submit returns the same result with ``already_submitted``."""
     attempt = attempt_flow.touch(_own(attempt_id))
+    body = request.get_json(silent=True)
+    if request.content_length and body is None:  # a body that is not JSON: refuse rather than guess
+        return error(400, "bad_request", gettext("Dữ liệu gửi lên không hợp lệ."))
     closed = False
     if attempt.status.value == "in_progress":
-        closed = attempt_flow.submit(attempt, sent_answers=_sent_answers(request.get_json(silent=True)))
-    body = result_json(attempts.attempt_result(db.session, attempt, deps.now()))
-    return jsonify({**body, "already_submitted": not closed})
+        closed = attempt_flow.submit(attempt, sent_answers=_sent_answers(body))
+    result = result_json(attempts.attempt_result(db.session, attempt, deps.now()))
+    return jsonify({**result, "already_submitted": not closed})
 
 
 def _sent_answers(body: object) -> dict[str, str] | None:
