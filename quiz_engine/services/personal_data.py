@@ -59,14 +59,14 @@ from quiz_engine.models import (
     Unit,
     User,
 )
-from quiz_engine.services import accounts, attempt_state, audit
+from quiz_engine.services import accounts, attempt_state, audit, names
 from quiz_engine.services.attempts import answers_revealed
 from quiz_engine.services.errors import ConflictError, NotFoundError, ValidationError
 
 #: Identifies the layout of :func:`collect`'s document; change it when the layout changes.
 FORMAT = "quiz-engine/personal-data/v1"
 #: What an anonymised account is called: ``Thí sinh #<id>``.
-PLACEHOLDER_PREFIX = "Thí sinh #"
+PLACEHOLDER_PREFIX = names.ANONYMISED_PREFIX
 #: Stored instead of a password hash: no password ever matches it (werkzeug finds no method in it).
 UNUSABLE_PASSWORD_HASH = "!anonymised"
 #: Audit actions that record a consent to the purpose of processing.

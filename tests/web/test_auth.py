@@ -20,7 +20,7 @@ def test_login_with_email_or_phone_and_logout(app, client, auth, make_user) -> N
     assert "Đăng nhập" in client.get("/").get_data(as_text=True)
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action)).all()
-    assert actions == ["auth.login"]
+    assert actions == ["auth.login", "auth.logout"]
 
 
 def test_wrong_password_is_refused_and_audited(app, auth, make_user) -> None:

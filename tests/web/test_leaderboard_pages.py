@@ -14,6 +14,7 @@ from tests import contest_fixture
 def test_mask_name() -> None:
     assert names.mask_name("Nguyễn Văn An") == "Nguyễn V. A."
     assert names.mask_name("  Lê   thị   bình ") == "Lê T. B."
+    assert names.mask_name("Thí sinh #12") == "Thí sinh #12"  # an anonymised account: nobody's name
     assert names.mask_name("Mai") == "Mai"
 
 

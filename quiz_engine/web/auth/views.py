@@ -96,6 +96,8 @@ def login() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     """End the session."""
+    audit.record(db.session, "auth.logout", now=utcnow(), actor_id=current_user.id, origin=request_origin())
+    db.session.commit()
     logout_user()
     session.clear()
     flash(gettext("Bạn đã đăng xuất."), "info")
