@@ -70,15 +70,16 @@ from quiz_engine.extensions import db
 from quiz_engine.models import Round, utcnow
 from quiz_engine.services import exports
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2], "SECRET_KEY": "bench"})
+base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app, before the export starts
 with app.app_context():
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     round_ = db.session.get(Round, int(sys.argv[3]))
     with tempfile.TemporaryFile() as out:
         rows = exports.build_export(db.session, exports.ExportKind.LEADERBOARD, round_, now=utcnow(),
                                     tz=ZoneInfo("Asia/Ho_Chi_Minh"), exported_by="bench", out=out)
         size = out.tell()
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rows": rows, "mb": size / 2**20,
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "mb": size / 2**20, "base_mb": base_mb,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -88,7 +89,7 @@ from datetime import UTC, datetime, timedelta
 from openpyxl import Workbook
 rows = int(sys.argv[1])
 now = datetime.now(UTC).replace(tzinfo=None)
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 workbook = Workbook(write_only=True)
 sheet = workbook.create_sheet("Bảng xếp hạng")
 for i in range(1, rows + 1):
@@ -96,44 +97,72 @@ for i in range(1, rows + 1):
                   timedelta(milliseconds=60000 + i), 5000, i % 700, now, 1])
 with tempfile.TemporaryFile() as out:
     workbook.save(out)
-seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def _run(code: str, *args: str) -> str:
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout
+#: Each side runs this many times, the two alternating; each side's best time counts and its highest peak.
+#: One run apiece let whatever else the machine was doing land on one side only.
+REPEATS = 2
+
+
+def _last_line(code: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def _run(code: str, *args: str) -> dict[str, float]:
+    return json.loads(_last_line(code, *args))
+
+
+def _best(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {**min(runs, key=lambda run: run["seconds"]), "peak_mb": max(run["peak_mb"] for run in runs)}
+
+
+def _cells(run: dict[str, float]) -> str:
+    return f"{run['seconds']:.1f} s | {run['cpu']:.1f} s | {run['peak_mb']:.0f} MB"
 
 
 def main(rows: int = ROWS) -> None:
-
     with tempfile.TemporaryDirectory() as tmp:
         redis_server = EmbeddedRedis(Path(tmp))
         redis_url = redis_server.ensure_running()
         try:
             database = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
             started = time.perf_counter()
-            round_id = _run(FILL, database, redis_url, str(rows)).strip().splitlines()[-1]
+            round_id = _last_line(FILL, database, redis_url, str(rows))
             filled = time.perf_counter() - started
-            ours = json.loads(_run(EXPORT, database, redis_url, round_id).strip().splitlines()[-1])
-            bare = json.loads(_run(BARE, str(rows)).strip().splitlines()[-1])
+            ours_runs: list[dict[str, float]] = []
+            bare_runs: list[dict[str, float]] = []
+            for _ in range(REPEATS):
+                ours_runs.append(_run(EXPORT, database, redis_url, round_id))
+                bare_runs.append(_run(BARE, str(rows)))
         finally:
             redis_server.stop()
+    ours, bare = _best(ours_runs), _best(bare_runs)
     ratio = ours["seconds"] / bare["seconds"]
     verdict = "✅" if ratio <= 1.2 and ours["peak_mb"] < 150 else "❌"
+    all_ours = ", ".join(f"{run['seconds']:.1f}" for run in ours_runs)
+    all_bare = ", ".join(f"{run['seconds']:.1f}" for run in bare_runs)
     body = f"""## Leaderboard export, {rows:,} rows (issue 6)
 
 {machine()}
 SQLite database filled with {rows:,} contestants, attempts and final results in {filled:.0f} s. openpyxl
-write-only mode with lxml. Our export streams the rows from the database in one query (names, unit, group
-joined in); the bare loop writes the same ten columns from memory. Each runs in a fresh process.
+write-only mode with lxml, both writing to a temporary file. Our export streams the rows from the database
+in one Core query (names, unit, group joined in) and writes dates and durations as the serial numbers Excel
+keeps, in cells carrying the display format; the bare loop writes the same ten columns from memory, leaving
+dates and durations to openpyxl. Each run is a fresh process; the two sides alternate, {REPEATS} runs each,
+and the table gives each side's best time (all runs: ours {all_ours} s, bare {all_bare} s) and highest
+peak. Our process had used {ours["base_mb"]:.0f} MB for the app alone before the export began.
 Target: ≤ 1.2× the bare loop's time and peak RSS < 150 MB.
 
-| | Time | Peak RSS | File |
-|---|---|---|---|
-| quiz_engine export (from the database) | {ours["seconds"]:.1f} s | {ours["peak_mb"]:.0f} MB | {ours["mb"]:.1f} MB |
-| bare openpyxl write-only loop | {bare["seconds"]:.1f} s | {bare["peak_mb"]:.0f} MB | — |
-| ratio | {ratio:.2f}× {verdict} | | |
+| | Time | CPU time | Peak RSS | File |
+|---|---|---|---|---|
+| quiz_engine export (from the database) | {_cells(ours)} | {ours["mb"]:.1f} MB |
+| bare openpyxl write-only loop | {_cells(bare)} | — |
+| ratio | {ratio:.2f}× {verdict} | {ours["cpu"] / bare["cpu"]:.2f}× | | |
 """
     write_section("export", body)
     print(body)

@@ -155,12 +155,20 @@ def _leaderboard(ctx: ExportContext, workbook: Workbook) -> int:
     rows = _final_leaderboard(ctx) if ctx.round.finalized_at is not None else _live_leaderboard(ctx)
     for values in rows:
         sheet.row(values)
-        ctx.progress(1)
+        if sheet.count % BATCH == 0:  # told once a batch: a progress bar needs no more, and each call costs
+            ctx.progress(BATCH)
+    if sheet.count % BATCH:
+        ctx.progress(sheet.count % BATCH)
     return sheet.count
 
 
 def _final_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
-    """One streamed query (names, unit, group, attempt number joined in): memory stays flat at any size."""
+    """One streamed query (names, unit, group, attempt number joined in): memory stays flat at any size.
+
+    It runs on the session's connection as a Core query: the ORM's result machinery adds nothing for
+    plain columns but took a third of the time spent reading. ``yield_per`` streams (a server-side
+    cursor on PostgreSQL) and the column types still apply, so dates come back aware on every database.
+    """
     stmt = (
         select(
             RoundResult.rank,
@@ -182,21 +190,23 @@ def _final_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
         .order_by(RoundResult.rank, RoundResult.user_id)
         .execution_options(yield_per=BATCH)
     )
-    for rank, name, unit, group, correct, duration, prediction, distance, submitted, number in ctx.session.execute(
-        stmt
-    ):
-        yield [
-            rank,
-            name,
-            unit or "",
-            group or "",
-            correct,
-            timedelta(milliseconds=duration),
-            prediction,
-            distance,
-            submitted,
-            number,
-        ]
+    result = ctx.session.connection().execute(stmt)
+    try:  # a reader that stops early must still close the server-side cursor
+        for rank, name, unit, group, correct, duration, prediction, distance, submitted, number in result:
+            yield [
+                rank,
+                name,
+                unit or "",
+                group or "",
+                correct,
+                timedelta(milliseconds=duration),
+                prediction,
+                distance,
+                submitted,
+                number,
+            ]
+    finally:
+        result.close()
 
 
 def _live_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:

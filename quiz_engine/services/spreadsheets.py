@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import WINDOWS_EPOCH, to_excel
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -29,6 +30,29 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_TIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
 DURATION_FORMAT = "[h]:mm:ss.00"
 PERCENT_FORMAT = "0.0%"
+SECONDS_PER_DAY = 86400
+#: Values written as they are, told apart by their exact type (quicker than isinstance on every value).
+PLAIN_TYPES = frozenset({int, float, bool, type(None)})
+
+
+def excel_date(value: datetime, tz: ZoneInfo, epoch: datetime = WINDOWS_EPOCH) -> float:
+    """``value`` as Excel stores a date-time: days since the workbook's epoch, in ``tz``'s wall-clock time.
+
+    This is openpyxl's own arithmetic (``to_excel``), so the cell holds exactly what writing the datetime
+    would store, without the per-value type checks and the cell's date-format test, which on a
+    million-row export cost several seconds. A naive ``value`` is taken as the machine's local time,
+    as ``datetime.astimezone`` does.
+    """
+    local = value.astimezone(tz)  # the zone's own rules for that instant, DST and all
+    days = local.toordinal() - epoch.toordinal()
+    if days <= 60:  # up to Excel's phantom 29 February 1900, which openpyxl corrects for
+        return to_excel(local.replace(tzinfo=None), epoch)
+    return days + (local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 10**6) / SECONDS_PER_DAY
+
+
+def excel_duration(value: timedelta) -> float:
+    """``value`` as Excel stores a duration: a number of days (openpyxl's arithmetic, as for dates)."""
+    return value.total_seconds() / SECONDS_PER_DAY
 
 
 def text_cell(sheet: WriteOnlyWorksheet, value: Any, **style: Any) -> WriteOnlyCell:
@@ -58,13 +82,17 @@ class ReportSheet:
 
     Dates (aware) are shown in the contest's time zone as real Excel date-times; ``timedelta``
     values become Excel durations. Call :meth:`row` for each record, then the workbook's save.
+
+    Both are written as the serial number Excel keeps (see :func:`excel_date`) in a cell carrying the
+    display format, which is what openpyxl writes for a ``datetime`` or ``timedelta`` itself.
     """
 
     def __init__(self, workbook: Workbook, name: str, title: str, columns: Sequence[tuple[str, float]], tz: ZoneInfo):
         self.sheet = workbook.create_sheet(name)
         self.tz = tz
+        self.epoch = workbook.epoch
         self.count = 0
-        self._styled: dict[int, WriteOnlyCell] = {}
+        self._styled: dict[tuple[int, str], WriteOnlyCell] = {}
         set_widths(self.sheet, [w for _h, w in columns])
         self.sheet.freeze_panes = "A4"
         self.sheet.auto_filter.ref = f"A3:{get_column_letter(len(columns))}3"
@@ -75,9 +103,9 @@ class ReportSheet:
     def _formatted(self, column: int, value: Any, number_format: str) -> WriteOnlyCell:
         # A write-only row is written out as soon as it is appended, so one styled cell per column can
         # be refilled row after row: styling a fresh cell per value cost a fifth of the export's time.
-        cell = self._styled.get(column)
-        if cell is None:
-            cell = self._styled[column] = text_cell(self.sheet, None, number_format=number_format)
+        cell = self._styled.get((column, number_format))
+        if cell is None:  # one per format too: a column may hold a date in one row and a duration in another
+            cell = self._styled[column, number_format] = text_cell(self.sheet, None, number_format=number_format)
         cell.value = value
         return cell
 
@@ -87,14 +115,14 @@ class ReportSheet:
         if isinstance(value, str):
             return text_cell(self.sheet, value) if value.startswith(FORMULA_STARTS) else value
         if isinstance(value, datetime):
-            local = value.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones
-            return self._formatted(column, local, DATE_TIME_FORMAT)
+            return self._formatted(column, excel_date(value, self.tz, self.epoch), DATE_TIME_FORMAT)
         if isinstance(value, timedelta):
-            return self._formatted(column, value, DURATION_FORMAT)
+            return self._formatted(column, excel_duration(value), DURATION_FORMAT)
         return value
 
     def row(self, values: Sequence[Any]) -> None:
-        self.sheet.append([self._cell(i, v) for i, v in enumerate(values)])
+        # Numbers and blanks skip the method call: they are most of a big export's values.
+        self.sheet.append([v if type(v) in PLAIN_TYPES else self._cell(i, v) for i, v in enumerate(values)])
         self.count += 1
 
     def percent(self, value: float | None) -> WriteOnlyCell:
