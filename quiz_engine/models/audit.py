@@ -16,7 +16,12 @@ class AuditEvent(db.Model):
     """An organizer action or a contestant security event. Rows are only ever added."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
+    # The audit log's filters: by action, by address, by target (each newest first).
+    __table_args__ = (
+        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_ip_address_at", "ip_address", "at"),
+        Index("ix_audit_events_target_at", "target_type", "target_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

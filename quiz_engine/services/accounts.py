@@ -107,8 +107,8 @@ def check_password_rules(password: str, *, personal: tuple[str, ...] = ()) -> No
         )
     if any(item and item.lower() in folded for item in personal if len(item) >= 4):
         raise ValidationError(
-            "Mật khẩu không được chứa số điện thoại, e-mail hay họ tên của bạn.",
-            "The password must not contain your phone number, e-mail or name.",
+            "Mật khẩu không được chứa số điện thoại hay e-mail của bạn.",
+            "The password must not contain your phone number or e-mail.",
             field="password",
         )
 

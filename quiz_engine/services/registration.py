@@ -22,7 +22,7 @@ from quiz_engine.services.errors import ConflictError, NotFoundError, Validation
 
 #: Identifies the wording of the consent shown next to the checkbox (templates/auth/_consent.html);
 #: recorded with each consent, so change it whenever that wording changes.
-CONSENT_VERSION = "nd13-2023/v1"
+CONSENT_VERSION = "nd13-2023/v2"
 #: Nobody older than this registers; a larger age is a typing mistake in the year.
 MAX_AGE = 120
 MAX_NAME_LENGTH = 120

@@ -1,6 +1,7 @@
 """The organizer area: question banks, contests and rounds, users, voided questions."""
 
 from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes register on bp)
+    audit_views,
     bank_views,
     certificate_views,
     contest_views,
@@ -8,6 +9,7 @@ from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes reg
     export_views,
     question_views,
     round_views,
+    suspicious_views,
     unit_views,
     user_views,
     void_views,
