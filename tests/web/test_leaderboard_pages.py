@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from quiz_engine.extensions import db
-from quiz_engine.models import AttemptItem, LeaderboardVisibility, Role, Round, Unit
+from quiz_engine.models import LeaderboardVisibility, Role, Round, Unit
 from quiz_engine.services import names, rankings
 from tests import contest_fixture
 
@@ -26,18 +26,8 @@ def played(app, client):  # type: ignore[no-untyped-def]
         other = contest_fixture.register(db.session, built.contest, "binh@example.vn")
         unit_id = db.session.scalar(select(Unit.id))
         round_id = built.round.id
-    for login, good in (("an@example.vn", True), ("binh@example.vn", False)):
-        browser = app.test_client()
-        browser.post("/auth/login", data={"login": login, "password": "mat-khau-123"})
-        paper = browser.get(browser.post(f"/api/v1/rounds/{round_id}/attempts").get_json()["links"]["paper"]).get_json()
-        with app.app_context():
-            items = db.session.scalars(
-                select(AttemptItem).where(AttemptItem.attempt_id == paper["id"]).order_by(AttemptItem.position)
-            ).all()
-            right = [i.question_version.correct_positions[0] for i in items]
-        for q, r in zip(paper["questions"], right, strict=True):
-            browser.put(q["save_url"], json={"choices": [r if good else (r + 1) % 4]})
-        browser.post(paper["links"]["submit"])
+    contest_fixture.play(app, "an@example.vn", round_id, right=5)
+    contest_fixture.play(app, "binh@example.vn", round_id, right=0)
     return round_id, other, unit_id
 
 
