@@ -8,7 +8,7 @@ Under ``CI=true`` a skipped test fails the run.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,10 +92,35 @@ def app(
         else:
             db.create_all()
     yield app
+    _close(app)
+
+
+def _close(app: Flask) -> None:
+    """Release what an app holds: export threads, database connections, Redis connections (left to the
+    garbage collector, a Redis connection can complain in whichever later test happens to collect it)."""
     app.extensions["quiz_export_runner"].shutdown()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    app.extensions["quiz_redis"].close()
+    app.extensions["quiz_redis"].connection_pool.disconnect()
+
+
+@pytest.fixture
+def another_instance(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Factory: a second app instance on the same database, Redis and secret key (as behind a load
+    balancer), with extra settings; closed after the test."""
+    made: list[Flask] = []
+
+    def _make(**settings: object) -> Flask:
+        shared = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")}
+        other = create_app({**shared, "TESTING": True, "WTF_CSRF_ENABLED": False, **settings})
+        made.append(other)
+        return other
+
+    yield _make
+    for other in made:
+        _close(other)
 
 
 @pytest.fixture

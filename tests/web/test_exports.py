@@ -10,14 +10,12 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from quiz_engine import create_app
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, ExportJob, ExportStatus, Role, Round, RoundResult, User
 from quiz_engine.services import accounts, export_jobs, rankings
 from quiz_engine.services.exports import ExportKind
 from tests import contest_fixture
 
-SHARED = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")
 HOSTILE = '=HYPERLINK("http://evil.example","bấm")'
 
 
@@ -228,10 +226,10 @@ def test_a_failing_export_says_so_instead_of_hanging(app, organizer, round_id) -
     assert "Lỗi khi xuất tệp (ValueError)" in organizer.get(f"/organizer/exports/{job_id}").text
 
 
-def test_another_instance_shows_the_progress_and_serves_the_file(app, organizer, round_id) -> None:
+def test_another_instance_shows_the_progress_and_serves_the_file(app, organizer, round_id, another_instance) -> None:
     asked = organizer.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "leaderboard"})
     job_path = asked.location.removesuffix("/download")
-    other = create_app({**{k: app.config[k] for k in SHARED}, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    other = another_instance()
     browser = other.test_client()
     browser.post("/auth/login", data={"login": "btc@example.vn", "password": "mat-khau-123"})
     assert _poll(browser, job_path)["status"] == "done"

@@ -40,3 +40,4 @@ def test_healthz_is_503_when_the_database_is_down(
     assert response.status_code == 503
     body = response.get_json()
     assert not body["database"]["ok"] and body["redis"]["ok"]
+    app.extensions["quiz_redis"].close()  # a real server: let go of its connection now

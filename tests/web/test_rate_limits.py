@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from quiz_engine import create_app
 from quiz_engine.extensions import db
 from quiz_engine.models import Role
 from tests import contest_fixture
@@ -79,12 +78,11 @@ def test_attempt_starts_and_answer_saves_are_limited_with_json_errors(app) -> No
     assert "giây" in body["error"]
 
 
-def test_limits_hold_across_app_instances_and_speak_english(app, client, make_user) -> None:
+def test_limits_hold_across_app_instances_and_speak_english(app, client, make_user, another_instance) -> None:
     make_user("an@example.vn")
     for _ in range(3):
         _login(client, "an@example.vn", "sai-mat-khau")
-    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")}
-    other = create_app({**config, **TIGHT, "TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    other = another_instance(**TIGHT).test_client()
     other.post("/language/en")
     held = _login(other, "an@example.vn", PASSWORD)
     assert held.status_code == 429 and "You are going too fast" in held.get_data(as_text=True)
