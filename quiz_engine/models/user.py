@@ -54,6 +54,12 @@ class User(UserMixin, TimestampMixin, db.Model):
         """What Flask-Login keeps in the session and the remember-me cookie: id and session stamp."""
         return f"{self.id}:{self.session_stamp()}"
 
+    @staticmethod
+    def parse_session_id(value: object) -> tuple[int | None, str]:
+        """What :meth:`get_id` wrote, read back as ``(id, stamp)``; ``(None, "")`` for anything else."""
+        user_id, _, stamp = value.partition(":") if isinstance(value, str) else ("", "", "")
+        return (int(user_id), stamp) if user_id.isdigit() else (None, "")
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts at login
         return self.is_active_account and self.anonymised_at is None

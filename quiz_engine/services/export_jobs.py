@@ -101,13 +101,12 @@ def _alive(client: redis.Redis, prefix: str, job: ExportJob) -> bool:
 
 class Progress:
     """The ``progress`` callback given to :func:`exports.build_export`: counts rows and, now and then,
-    writes the count to Redis and refreshes the heartbeats of ``job_ids`` (this process's jobs)."""
+    writes the count to Redis with the job's heartbeat."""
 
-    def __init__(self, client: redis.Redis, prefix: str, job_id: int, job_ids: Iterable[int] = ()) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, job_id: int) -> None:
         self.client = client
         self.prefix = prefix
         self.job_id = job_id
-        self.job_ids = job_ids
         self.done = 0
         self._written_at = 0.0
 
@@ -119,7 +118,7 @@ class Progress:
     def flush(self) -> None:
         self._written_at = time.monotonic()
         try:
-            keep_alive(self.client, self.prefix, {self.job_id, *self.job_ids})
+            keep_alive(self.client, self.prefix, [self.job_id])
             self.client.hset(_key(self.prefix, self.job_id), "done", self.done)
         except redis.RedisError:
             pass  # progress is a courtesy; the export itself does not need Redis

@@ -60,8 +60,8 @@ def init_app(app: Flask) -> None:
 
 def _load_user(session_id: str) -> User | None:
     """The account a session names, if its password has not changed since (see ``User.get_id``)."""
-    user_id, _, stamp = session_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user_id, stamp = User.parse_session_id(session_id)
+    user = db.session.get(User, user_id) if user_id is not None else None
     return user if user is not None and hmac.compare_digest(user.session_stamp(), stamp) else None
 
 

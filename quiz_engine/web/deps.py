@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request, session
 from flask_babel import get_locale
 
-from quiz_engine.models import utcnow
+from quiz_engine.models import User, utcnow
 from quiz_engine.services import audit
 
 
@@ -36,9 +36,7 @@ def session_user_id() -> int | None:
     The answer-saving endpoint uses this instead of ``current_user``: loading the account from the
     database on every autosave would halve what one server can take (docs/PERFORMANCE.md).
     """
-    raw = session.get("_user_id")
-    user_id = raw.partition(":")[0] if isinstance(raw, str) else ""
-    return int(user_id) if user_id.isdigit() else None
+    return User.parse_session_id(session.get("_user_id"))[0]
 
 
 def timezone() -> ZoneInfo:

@@ -43,20 +43,24 @@ def round_export(round_id: int) -> ResponseReturnValue:
         db.session, redis_client(), deps.redis_prefix(), round_, kind, user_id=current_user.id, now=deps.now()
     )
     if created:
-        audit.record(
-            db.session,
-            "export.create",
-            now=deps.now(),
-            actor_id=current_user.id,
-            target=("round", round_.id),
-            origin=deps.origin(),
-            kind=kind.value,
-            job=job.id,
-        )
+        _audit("export.create", job)
     db.session.commit()
     if created and _finished_soon(job.id):
         return redirect(url_for("organizer.export_download", job_id=job.id), 303)
     return redirect(url_for("organizer.export_job", job_id=job.id), 303)
+
+
+def _audit(action: str, job: ExportJob) -> None:
+    audit.record(
+        db.session,
+        action,
+        now=deps.now(),
+        actor_id=current_user.id,
+        target=("round", job.round_id),
+        origin=deps.origin(),
+        kind=job.kind,
+        job=job.id,
+    )
 
 
 def _finished_soon(job_id: int) -> bool:
@@ -124,16 +128,7 @@ def export_download(job_id: int) -> ResponseReturnValue:
     if not job.downloadable or job.content is None:
         flash(gettext("Tệp này không còn để tải; hãy xuất lại."), "error")
         return redirect(url_for("organizer.export_job", job_id=job_id))
-    audit.record(
-        db.session,
-        "export.download",
-        now=deps.now(),
-        actor_id=current_user.id,
-        target=("round", job.round_id),
-        origin=deps.origin(),
-        kind=job.kind,
-        job=job.id,
-    )
+    _audit("export.download", job)
     db.session.commit()
     return send_file(io.BytesIO(job.content), mimetype=XLSX, as_attachment=True, download_name=job.filename)
 
