@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)
+# Test-only JavaScript (axe-core, for tests/browser/test_accessibility.py), from package-lock.json.
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | sha1sum | cut -c1-12)
 
 .PHONY: run test lint bench clean translations
 
@@ -12,6 +14,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 run: $(STAMP)
 	$(FLASK) db upgrade
@@ -25,7 +31,7 @@ run: $(STAMP)
 	QUIZ_REDIS_URL=$${QUIZ_REDIS_URL:-unix://$(CURDIR)/instance/redis/redis.sock} $(FLASK) quiz maintain --every 30 & \
 	exec $(BIN)/gunicorn --config gunicorn.conf.py
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -42,4 +48,4 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d quiz_engine/translations
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules
