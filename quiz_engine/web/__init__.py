@@ -16,7 +16,7 @@ from quiz_engine import __version__
 from quiz_engine.extensions import db, login_manager
 from quiz_engine.models import User
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import localtime, rate_limits, sessions
+from quiz_engine.web import localtime, rate_limits, sessions, static_assets
 from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.certificates import bp as certificates_bp
@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     rate_limits.init_app(app)
     sessions.init_app(app)
+    static_assets.init_app(app)
 
 
 def _load_user(session_id: str) -> User | None:
