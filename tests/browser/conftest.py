@@ -71,18 +71,26 @@ ORGANIZER_PASSWORD = "ban-to-chuc-demo-1"
 
 
 @pytest.fixture
-def demo_round(app) -> int:  # type: ignore[no-untyped-def]
-    """The demo contest's open round, taken by 24 contestants across the sample units with every score."""
+def demo_contest(app) -> int:  # type: ignore[no-untyped-def]
+    """What `quiz demo` loads: the shipped banks, the sample units, the demo organizer and contest (its id)."""
     with app.app_context():
-        now = contest_fixture.utcnow()
         demo.load_demo(
             db.session,
-            now=now,
+            now=contest_fixture.utcnow(),
             banks_dir=Path(app.config["QUESTION_BANKS_DIR"]),
             organizer_password=ORGANIZER_PASSWORD,
             timezone=app.config["TIMEZONE"],
         )
-        contest = db.session.scalar(select(Contest).where(Contest.slug == demo.DEMO_CONTEST_SLUG))
+        db.session.commit()
+        return db.session.scalar(select(Contest.id).where(Contest.slug == demo.DEMO_CONTEST_SLUG))
+
+
+@pytest.fixture
+def demo_round(app, demo_contest: int) -> int:  # type: ignore[no-untyped-def]
+    """The demo contest's open round, taken by 24 contestants across the sample units with every score."""
+    with app.app_context():
+        now = contest_fixture.utcnow()
+        contest = db.session.get(Contest, demo_contest)
         round_ = db.session.scalar(select(Round).where(Round.contest_id == contest.id, Round.number == 1))
         units = db.session.scalars(select(Unit).where(Unit.is_sample.is_(True)).order_by(Unit.code)).all()
         for n in range(24):
