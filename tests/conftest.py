@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -104,6 +104,17 @@ def _close(app: Flask) -> None:
         db.engine.dispose()
     app.extensions["quiz_redis"].close()
     app.extensions["quiz_redis"].connection_pool.disconnect()
+
+
+@pytest.fixture
+def static_url(app: Flask) -> Callable[[str], str]:
+    """The address pages give a static file (fingerprinted: ``/static/js/attempt.<hash>.js``)."""
+
+    def _static_url(filename: str) -> str:
+        with app.test_request_context():
+            return url_for("static", filename=filename)
+
+    return _static_url
 
 
 @pytest.fixture

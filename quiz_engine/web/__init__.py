@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(QuizError, _quiz_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.filters["localtime"] = localtime.format_local
+    app.jinja_env.globals["until"] = localtime.until
     app.jinja_env.filters["number"] = format_decimal  # 1.234,5 in Vietnamese, 1,234.5 in English
     app.context_processor(lambda: {"app_version": __version__, "current_locale": str(get_locale())})
     app.after_request(_security_headers)

@@ -53,12 +53,12 @@ def test_contest_page_offers_the_open_round(client, signed_in) -> None:
     assert "Tuần 1" in page and "Bắt đầu làm bài" in page and "5 câu hỏi, 10 phút" in page
 
 
-def test_take_save_reload_confirm_submit_and_see_the_result(app, client, signed_in) -> None:
+def test_take_save_reload_confirm_submit_and_see_the_result(app, client, signed_in, static_url) -> None:
     round_id, _user, _slug = signed_in
     attempt_id = _start(client, round_id)
     page = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
     assert page.count('class="card question"') == 5 and re.search(r'id="time-left">(10:00|09:5\d)<', page)
-    assert "Bao nhiêu người trả lời đúng tất cả?" in page and "js/attempt.js" in page
+    assert "Bao nhiêu người trả lời đúng tất cả?" in page and static_url("js/attempt.js") in page
     assert "Giải thích" not in page and 'class="correct"' not in page
     right = _right_answers(app, attempt_id)
     form = {

@@ -130,7 +130,7 @@ def test_a_round_without_final_results_is_refused(app, client, make_user) -> Non
         assert db.session.scalar(select(Certificate)) is None
 
 
-def test_printable_certificate_shows_everything_needed(app, client) -> None:
+def test_printable_certificate_shows_everything_needed(app, client, static_url) -> None:
     round_id = _round(app)
     code = _issued(app, round_id)[0]
     response = client.get(f"/certificates/{code}")
@@ -148,7 +148,7 @@ def test_printable_certificate_shows_everything_needed(app, client) -> None:
         f"Ngày cấp: {issued_on}",
         code,
         f"http://localhost/verify/{code}",
-        "/static/css/certificate.css",
+        static_url("css/certificate.css"),
     ):
         assert expected in page, expected
     assert "an@example.vn" not in page and "0912345678" not in page

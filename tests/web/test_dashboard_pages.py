@@ -71,14 +71,14 @@ def test_page_shows_tiles_charts_and_weakest_units(organizer, played) -> None:
     ]
 
 
-def test_page_is_safe_and_works_under_the_csp(organizer, played) -> None:
+def test_page_is_safe_and_works_under_the_csp(organizer, played, static_url) -> None:
     response = organizer.get(f"/organizer/rounds/{played}/dashboard")
     page = response.get_data(as_text=True)
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     scripts = re.findall(r"<script[^>]*>", page)
-    assert scripts == ['<script src="/static/js/dashboard.js" defer>']  # no inline script
+    assert scripts == [f'<script src="{static_url("js/dashboard.js")}" defer>']  # no inline script
     assert ' style="' not in page  # the CSP forbids inline styles, in the SVG too
-    assert '<link rel="stylesheet" href="/static/css/dashboard.css">' in page
+    assert f'<link rel="stylesheet" href="{static_url("css/dashboard.css")}">' in page
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         ET.fromstring(svg)  # every chart is well-formed XML, as dashboard.js needs

@@ -157,12 +157,12 @@ def _poll(client, job_url: str) -> dict:  # type: ignore[type-arg]
     raise AssertionError("export job did not finish")
 
 
-def test_a_slow_export_becomes_a_job_with_progress_and_a_download(app, organizer, round_id) -> None:
+def test_a_slow_export_becomes_a_job_with_progress_and_a_download(app, organizer, round_id, static_url) -> None:
     app.config["EXPORT_INLINE_WAIT_SECONDS"] = 0  # every export now counts as slow
     asked = organizer.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "attempts"})
     assert asked.status_code == 303 and "/organizer/exports/" in asked.location
     page = organizer.get(asked.location)
-    assert page.status_code == 200 and "<progress" in page.text and "js/export-job.js" in page.text
+    assert page.status_code == 200 and "<progress" in page.text and static_url("js/export-job.js") in page.text
     data = _poll(organizer, asked.location)
     assert data["status"] == "done" and data["percent"] == 100 and data["done"] == data["total"] == 4
     workbook = load_workbook(io.BytesIO(organizer.get(data["download_url"]).data))

@@ -1,12 +1,15 @@
 """The public pages: Vietnamese by default, English on request, error pages in both."""
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
 
 from quiz_engine.extensions import db
 from quiz_engine.models import utcnow
-from quiz_engine.services import demo
+from quiz_engine.services import contests, demo
+from tests import contest_fixture
 from tests.banks_fixture import write_catalog
 
 
@@ -59,3 +62,27 @@ def test_security_headers_are_set(client) -> None:
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert "script-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_home_counts_down_to_the_next_round(app, client) -> None:
+    with app.app_context():
+        built = contest_fixture.build(db.session)
+        opens = contest_fixture.utcnow() + timedelta(days=2, hours=5, minutes=30)
+        contests.add_round(
+            db.session,
+            built.contest,
+            contests.RoundRules(
+                title="Tuần 2",
+                opens_at=opens,
+                closes_at=opens + timedelta(days=7),
+                time_limit_seconds=600,
+                mix=[contests.MixItem("bank", 5)],
+            ),
+            now=contest_fixture.utcnow(),
+        )
+        db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "Đợt tiếp theo: Tuần 2" in page and ">còn 2 ngày 5 giờ</time>" in page
+    left = int(re.search(r'data-ms-left="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    assert 2 * 86400_000 + 5 * 3600_000 < left <= 2 * 86400_000 + 5.5 * 3600_000
+    assert "js/countdown." in page

@@ -92,7 +92,7 @@ def test_register_lists_the_published_contests_to_choose_from(app: Flask, client
     assert "contest=an" not in page and 'name="full_name"' not in page
 
 
-def test_register_uses_the_only_published_contest(app: Flask, client: FlaskClient) -> None:
+def test_register_uses_the_only_published_contest(app: Flask, client: FlaskClient, static_url) -> None:  # type: ignore[no-untyped-def]
     ids = _contests(app, "thi", unpublished=("an",))["thi"]
     page = client.get("/auth/register").get_data(as_text=True)
     assert 'action="/auth/register?contest=thi"' in page
@@ -104,7 +104,7 @@ def test_register_uses_the_only_published_contest(app: Flask, client: FlaskClien
     assert '<optgroup label="Xã"><option value="' in page and '<optgroup label="Phường">' in page
     assert "Nghị định 13/2023/NĐ-CP" in page
     assert 'aria-describedby="consent-purpose"' in page and 'id="consent-purpose"' in page
-    assert '<script src="/static/js/unit-filter.js" defer></script>' in page
+    assert f'<script src="{static_url("js/unit-filter.js")}" defer></script>' in page
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # no inline script: the CSP forbids them
     with client.get("/static/js/unit-filter.js") as script:
         assert script.status_code == 200
