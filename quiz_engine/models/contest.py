@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quiz_engine.extensions import db
@@ -64,8 +64,15 @@ class Contest(TimestampMixin, db.Model):
     )
     #: Weight (percent) of the participation rate in the weighted formula.
     unit_participation_weight_pct: Mapped[int] = mapped_column(Integer, default=50)
-    #: Branding: a CSS colour for the header and optional paths of uploaded images.
-    brand_color: Mapped[str] = mapped_column(String(20), default="#b3261e")
+    #: Branding (services/branding.py): the header colour as ``#rrggbb`` (None: the site's own red),
+    #: an optional logo and banner (PNG, JPEG or WebP bytes, loaded only when asked for) and when any
+    #: of them last changed, which versions the image and stylesheet URLs for caching.
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    banner: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    banner_type: Mapped[str | None] = mapped_column(String(20))
+    branding_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     groups: Mapped[list[ContestGroup]] = relationship(
         back_populates="contest", order_by="ContestGroup.position", cascade="all, delete-orphan"
@@ -75,6 +82,13 @@ class Contest(TimestampMixin, db.Model):
     rounds: Mapped[list[Round]] = relationship(
         back_populates="contest", order_by="Round.opens_at", cascade="all, delete-orphan"
     )
+
+    @property
+    def branding_version(self) -> str | None:
+        """``branding_updated_at`` in microseconds since 1970, the ``?v=`` of the brand's URLs; None if unset."""
+        if self.branding_updated_at is None:
+            return None
+        return str((self.branding_updated_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))
 
 
 class ContestGroup(db.Model):

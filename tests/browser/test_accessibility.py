@@ -60,6 +60,12 @@ NOT_PAGES = {
     "organizer.export_download",
     "organizer.export_job_data",
     "organizer.round_dashboard_data",
+    # A contest's brand: images and a stylesheet, not pages.
+    "contest.contest_logo",
+    "contest.contest_banner",
+    "contest.contest_brand_css",
+    "organizer.contest_branding_css",
+    "organizer.contest_branding_image",
 }
 #: Pages reached through the browser rather than by an address alone: the flows below scan them.
 FLOWS = {"contest.take_attempt", "contest.attempt_result", "organizer.bank_preview"}

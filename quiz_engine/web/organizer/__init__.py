@@ -3,6 +3,7 @@
 from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes register on bp)
     audit_views,
     bank_views,
+    branding_views,
     certificate_views,
     contest_views,
     dashboard_views,
