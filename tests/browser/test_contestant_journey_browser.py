@@ -124,3 +124,42 @@ def test_the_timer_runs_out_with_the_page_open(app, live_server, demo_contest, p
         attempt = db.session.scalar(select(Attempt))
         assert attempt.status is not AttemptStatus.IN_PROGRESS
         assert db.session.scalar(select(AttemptItem).where(AttemptItem.position == 0)).selected
+
+
+def test_a_whole_attempt_by_keyboard_on_a_320_px_screen(app, browser, live_server, demo_contest) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    context = browser.new_context(locale="vi-VN", viewport={"width": 320, "height": 640}, is_mobile=True)
+    page = context.new_page()
+    narrow: list[str] = []
+
+    def fits(label: str) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 320:
+            narrow.append(f"{label}: {width}px")
+
+    page.goto(f"{live_server}/")
+    fits("home")
+    _register(page, live_server, WORDS["vi"])
+    page.goto(f"{live_server}/contests/{demo.DEMO_CONTEST_SLUG}")
+    fits("contest")
+    page.get_by_role("button", name=WORDS["vi"]["start"]).first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/attempts/*")
+    fits("attempt")
+    first = page.locator("fieldset.question").first.locator("input").first
+    first.focus()
+    page.keyboard.press("Space")  # choose with the keyboard
+    page.keyboard.press("ArrowDown")  # and change the choice, as a radio group does
+    expect(page.locator("#save-state")).to_have_text(WORDS["vi"]["all_saved"])
+    page.locator("#submit-button").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    expect(page.locator("#confirm-yes")).to_be_focused()  # the dialog takes the focus
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/result")
+    fits("result")
+    with app.app_context():
+        item = db.session.scalar(select(AttemptItem).where(AttemptItem.position == 0))
+        assert len(item.selected) == 1 and item.choice_order.index(item.selected[0]) == 1  # B: moved from A
+    context.close()
+    assert narrow == [], "pages wider than a 320 px screen"
