@@ -1,7 +1,9 @@
 """Extension singletons, bound to an app in :func:`init_app` (Flask's extension pattern).
 
 Nothing here connects at import time. The Redis client lives in ``app.extensions["quiz_redis"]``
-and is reached through :func:`redis_client`.
+and is reached through :func:`redis_client`; :mod:`quiz_engine.redis_connection` builds it from the
+``REDIS_URL`` and ``REDIS_CLUSTER`` settings (one server, Sentinel or Cluster), and an empty URL
+starts the embedded server.
 """
 
 from __future__ import annotations
@@ -10,20 +12,19 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import redis
 from flask import Flask, current_app, request, session
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from quiz_engine import redis_connection
 from quiz_engine.embedded_redis import EmbeddedRedis
+from quiz_engine.redis_connection import RedisClient
 
 
 class Base(DeclarativeBase):
@@ -86,23 +87,15 @@ def _migrations_dir() -> Path:
     return Path(__file__).parent / "migrations"
 
 
-def _connect_redis(app: Flask) -> redis.Redis:
-    url = app.config["REDIS_URL"]
-    if not url:
+def _connect_redis(app: Flask) -> RedisClient:
+    url, cluster = app.config["REDIS_URL"], bool(app.config["REDIS_CLUSTER"])
+    if not url and not cluster:
         server = EmbeddedRedis(app.instance_path, app.config["EMBEDDED_REDIS_START_TIMEOUT"])
         url = server.ensure_running()
         app.extensions["quiz_embedded_redis"] = server
-    # One quick retry: a request should fail fast (and /healthz say 503) while Redis is away.
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        health_check_interval=30,
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-    )
+    return redis_connection.connect(url, cluster=cluster)
 
 
-def redis_client() -> redis.Redis:
-    """The current app's Redis client."""
+def redis_client() -> RedisClient:
+    """The current app's Redis client (a :class:`redis.cluster.RedisCluster` when Redis is a Cluster)."""
     return current_app.extensions["quiz_redis"]

@@ -1,7 +1,8 @@
 """Fixtures: a fresh app per test on a real database and a real Redis.
 
 Stores: ``QUIZ_TEST_DATABASE_URL`` (e.g. PostgreSQL) or a private SQLite file per test;
-``QUIZ_TEST_REDIS_URL`` or one embedded Redis server for the session, flushed before each test.
+``QUIZ_TEST_REDIS_URL`` (any form ``REDIS_URL`` takes, a Cluster included) or one embedded Redis
+server for the session, flushed before each test (every primary of a Cluster).
 Under ``CI=true`` a skipped test fails the run.
 """
 
@@ -12,16 +13,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask, url_for
 from flask.testing import FlaskClient, FlaskCliRunner
+from redis.cluster import RedisCluster
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from quiz_engine import create_app
+from quiz_engine import create_app, redis_connection
 from quiz_engine.embedded_redis import EmbeddedRedis
 from quiz_engine.extensions import db
 from quiz_engine.models import Role, utcnow
+from quiz_engine.redis_connection import RedisClient
 from quiz_engine.services import accounts
 
 TEST_DATABASE_URL = os.environ.get("QUIZ_TEST_DATABASE_URL", "")
@@ -83,7 +85,7 @@ def app(
     monkeypatch.setenv("QUIZ_INSTANCE_PATH", str(tmp_path / "instance"))
     database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite'}"
     app = create_app({**_base_config(database_url, redis_url), **config_overrides})
-    app.extensions["quiz_redis"].flushdb()
+    flush(app.extensions["quiz_redis"])
     with app.app_context():
         if TEST_DATABASE_URL:
             tables = ", ".join(t.name for t in db.metadata.sorted_tables)
@@ -95,6 +97,14 @@ def app(
     _close(app)
 
 
+def flush(client: RedisClient) -> None:
+    """Empty the test Redis: on a Cluster, every primary (each holds its own share of the keys)."""
+    if isinstance(client, RedisCluster):
+        client.flushdb(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        client.flushdb()
+
+
 def _close(app: Flask) -> None:
     """Release what an app holds: export threads, database connections, Redis connections (left to the
     garbage collector, a Redis connection can complain in whichever later test happens to collect it)."""
@@ -102,8 +112,7 @@ def _close(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    app.extensions["quiz_redis"].close()
-    app.extensions["quiz_redis"].connection_pool.disconnect()
+    redis_connection.close(app.extensions["quiz_redis"])
 
 
 @pytest.fixture
@@ -124,7 +133,7 @@ def another_instance(app: Flask) -> Iterator[Callable[..., Flask]]:
     made: list[Flask] = []
 
     def _make(**settings: object) -> Flask:
-        shared = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")}
+        shared = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "REDIS_CLUSTER", "SECRET_KEY")}
         other = create_app({**shared, "TESTING": True, "WTF_CSRF_ENABLED": False, **settings})
         made.append(other)
         return other
@@ -152,7 +161,8 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
-def redis_client(app: Flask) -> redis.Redis:
+def redis_client(app: Flask) -> RedisClient:
+    """The app's Redis client: a ``RedisCluster`` when ``QUIZ_TEST_REDIS_URL`` is a Cluster."""
     return app.extensions["quiz_redis"]
 
 

@@ -35,7 +35,9 @@ def save(client: redis.Redis, prefix: str, *, user_id: int, filename: str, data:
     key = _key(prefix, token)
     fields = {"user_id": str(user_id), "filename": filename, "data": base64.b64encode(data).decode()}
     fields.update({f"meta:{k}": v for k, v in meta.items()})
-    pipe = client.pipeline()
+    # MULTI/EXEC, so the file never stays without its expiry. A cluster client's pipeline() is not a
+    # transaction unless asked; one key is one slot, so it can be.
+    pipe = client.pipeline(transaction=True)
     pipe.hset(key, mapping=fields)
     pipe.expire(key, TTL_SECONDS)
     pipe.execute()

@@ -95,14 +95,32 @@ def _limited(_exc: RateLimitExceeded) -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
+    """Count limits in the app's Redis, under ``<REDIS_KEY_PREFIX>:rl``.
+
+    One server or Sentinel: the limiter shares the app's connection pool (a Sentinel pool follows a
+    failover). Cluster: limits' own cluster storage, built with the same seed nodes, credentials,
+    TLS and timeouts (it cannot borrow the app's client). Every limit is one key, or two under one
+    hash tag (sliding window), so its scripts run on a Cluster.
+    """
+    from redis.cluster import RedisCluster
+
+    from quiz_engine import redis_connection
     from quiz_engine.extensions import redis_client
 
     with app.app_context():
-        pool = redis_client().connection_pool
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "redis://")
-    # Under the app's own key prefix, beside every other key of this deployment.
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_OPTIONS", {"connection_pool": pool, "key_prefix": f"{app.config['REDIS_KEY_PREFIX']}:rl"}
-    )
+        client = redis_client()
+    options: dict[str, object] = {"key_prefix": f"{app.config['REDIS_KEY_PREFIX']}:rl"}
+    if isinstance(client, RedisCluster):
+        target = redis_connection.parse(app.config["REDIS_URL"], cluster=bool(app.config["REDIS_CLUSTER"]))
+        seeds = ",".join(f"{host}:{port}" for host, port in target.nodes)
+        app.config.setdefault("RATELIMIT_STORAGE_URI", f"redis+cluster://{seeds}")
+        options.update(redis_connection.cluster_kwargs(target))
+    else:
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "redis://")
+        options["connection_pool"] = client.connection_pool
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
+    # Flask-Limiter merges each app's storage options into those earlier apps left on this one limiter;
+    # start afresh, or a cluster app after a one-server app (the tests make both) inherits a stale pool.
+    limiter._storage_options = {}
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _limited)

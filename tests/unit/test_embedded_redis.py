@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-import redis
-
+from quiz_engine import redis_connection
 from quiz_engine.embedded_redis import EmbeddedRedis
 
 
@@ -29,9 +28,9 @@ def test_second_process_reuses_the_running_server_and_data_survives_restart(tmp_
     second = EmbeddedRedis(tmp_path)  # another worker process would do the same
     assert second.ensure_running() == url
     assert _pids() - before == started  # no second server
-    client = redis.Redis.from_url(url)
+    client = redis_connection.connect(url)  # as the app connects to it
     client.set("k", "v")
-    client.close()
+    redis_connection.close(client)
 
     second.stop()  # not the owner: nothing happens
     assert first.is_running()
@@ -41,9 +40,9 @@ def test_second_process_reuses_the_running_server_and_data_survives_restart(tmp_
     assert (tmp_path / "redis" / "appendonly.aof").stat().st_size > 0
 
     third = EmbeddedRedis(tmp_path)
-    client = redis.Redis.from_url(third.ensure_running())
-    assert client.get("k") == b"v"  # append-only persistence
-    client.close()
+    client = redis_connection.connect(third.ensure_running())
+    assert client.get("k") == "v"  # append-only persistence
+    redis_connection.close(client)
     third.stop()
 
 

@@ -7,6 +7,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis.crc import key_slot
 from sqlalchemy import delete, select
 
 from quiz_engine.models import (
@@ -238,3 +239,32 @@ def test_redis_ranking_equals_plain_ranking_from_the_database(world, session, at
     assert _board_order(world.client, world.round.id) == _plain_order(from_database, policy.value)
     scoring.rebuild_round(session, world.client, PREFIX, session.get(Round, world.round.id))
     assert _board_order(world.client, world.round.id) == _plain_order(from_database, policy.value)
+
+
+def test_every_key_of_a_round_shares_one_cluster_slot() -> None:
+    """The scripts and transactions touch several keys of a round at once: on a Redis Cluster they must
+    all hash to one slot (the ``{r:<id>}`` tag), while different rounds spread over the cluster."""
+    keys, temp = RoundKeys(PREFIX, 42), RoundKeys(PREFIX + ":rebuild", 42)
+    names = [
+        attempt_state.attempt_key(PREFIX, 42, 7),
+        attempt_state.answers_key(PREFIX, 42, 7),
+        *(getattr(k, name) for k in (keys, temp) for name in ("answer_key", "scored", "started", "board", "who")),
+        *(getattr(k, name) for k in (keys, temp) for name in ("stats", "frozen", "frozen_built")),
+        keys.unit_board(3),
+        temp.unit_board(3),
+    ]
+    assert {key_slot(name.encode()) for name in names} == {key_slot(b"r:42")}
+    assert len({key_slot(RoundKeys(PREFIX, r).board.encode()) for r in range(1, 21)}) > 10
+
+
+def test_rebuild_drops_unit_boards_nobody_counts_for_any_more(world, session) -> None:
+    keys = RoundKeys(PREFIX, world.round.id)
+    first, second = world.units[1], world.units[2]
+    row = world.attempt(0, correct=2, duration_s=60, submitted_after_s=100, unit=first)
+    world.client.set(f"{PREFIX}:{{r:{world.round.id + 1}}}:lb:u:{first}", "another round's")
+    row.unit_id = second  # e.g. corrected in the database
+    session.commit()
+    scoring.rebuild_round(session, world.client, PREFIX, session.get(Round, world.round.id))
+    assert not world.client.exists(keys.unit_board(first))  # found by SCAN, on whichever primary holds it
+    assert world.client.zrange(keys.unit_board(second), 0, -1) == [str(world.users[0])]
+    assert world.client.get(f"{PREFIX}:{{r:{world.round.id + 1}}}:lb:u:{first}") == "another round's"
