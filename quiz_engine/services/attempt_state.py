@@ -21,6 +21,11 @@ RETENTION = timedelta(days=7)
 PREDICTION_FIELD = "p"
 
 _SAVE = """
+for i = 3, #KEYS do
+  local hits = redis.call('INCR', KEYS[i])
+  if hits == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[5 + 2 * (i - 3) + 1]) end
+  if hits > tonumber(ARGV[5 + 2 * (i - 3)]) then return -6 end
+end
 local att = redis.call('HMGET', KEYS[1], 'user', 'accept_until', 'status', 'layout')
 if not att[1] then return -1 end
 if att[1] ~= ARGV[1] then return -2 end
@@ -57,6 +62,7 @@ class SaveResult(enum.IntEnum):
     CLOSED = -3
     INVALID = -4
     LATE = -5
+    RATE_LIMITED = -6  # too many saves for this attempt in the current window
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,11 @@ def answers_key(prefix: str, round_id: int, attempt_id: int) -> str:
     return f"{_tag(prefix, round_id)}:ans:{attempt_id}"
 
 
+def save_limit_key(prefix: str, round_id: int, attempt_id: int, index: int) -> str:
+    """The counter of one save-rate limit (fixed window from the first save in it)."""
+    return f"{_tag(prefix, round_id)}:rl:{attempt_id}:{index}"
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -103,7 +114,7 @@ def open_state(
     """Create (or re-create) the state of an open attempt; saved answers are kept."""
     key = attempt_key(prefix, round_id, attempt_id)
     expire_at = accept_until + RETENTION
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=True)  # one slot ({r:ID}), so a MULTI on a Cluster too
     pipe.hset(
         key, mapping={"user": str(user_id), "accept_until": str(_ms(accept_until)), "status": "open", "layout": layout}
     )
@@ -126,12 +137,37 @@ def save_answer(
     field: str,
     value: str,
     now: datetime,
+    limits: Sequence[tuple[int, int]] = (),
 ) -> SaveResult:
-    """Store one answer (``field`` is the question position, or ``p`` for the prediction)."""
+    """Store one answer (``field`` is the question position, or ``p`` for the prediction).
+
+    :param limits: ``(saves, window seconds)`` pairs, counted per attempt in the same script, so the
+        rate limit costs no extra round trip; a refused save is :attr:`SaveResult.RATE_LIMITED`.
+    """
     keys = [attempt_key(prefix, round_id, attempt_id), answers_key(prefix, round_id, attempt_id)]
+    keys += [save_limit_key(prefix, round_id, attempt_id, index) for index in range(len(limits))]
+    args = [str(user_id), field, value, str(_ms(now))]
+    args += [str(n) for amount, seconds in limits for n in (amount, seconds * 1000)]
     # register_script runs EVALSHA and loads the script only when the server lacks it.
-    result = client.register_script(_SAVE)(keys=keys, args=[str(user_id), field, value, str(_ms(now))])
-    return SaveResult(int(result))
+    return SaveResult(int(client.register_script(_SAVE)(keys=keys, args=args)))
+
+
+def save_retry_after(
+    client: redis.Redis, prefix: str, round_id: int, attempt_id: int, limits: Sequence[tuple[int, int]]
+) -> int:
+    """Seconds until every exhausted save-rate window of ``attempt_id`` has reset (at least 1)."""
+    pipe = client.pipeline(transaction=False)
+    for index in range(len(limits)):
+        key = save_limit_key(prefix, round_id, attempt_id, index)
+        pipe.get(key)
+        pipe.pttl(key)
+    found = pipe.execute()
+    waits = [
+        pttl
+        for (amount, _seconds), hits, pttl in zip(limits, found[::2], found[1::2], strict=True)
+        if hits is not None and int(hits) >= amount and pttl > 0
+    ]
+    return max(1, -(-max(waits, default=1000) // 1000))
 
 
 def saved_answers(client: redis.Redis, prefix: str, round_id: int, attempt_id: int) -> dict[str, SavedAnswer]:

@@ -16,7 +16,7 @@ from quiz_engine import __version__
 from quiz_engine.extensions import db, login_manager
 from quiz_engine.models import User
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import localtime, rate_limits, sessions, static_assets
+from quiz_engine.web import answer_guard, localtime, rate_limits, sessions, static_assets
 from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.certificates import bp as certificates_bp
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.filters["localtime"] = localtime.format_local
     app.jinja_env.globals["until"] = localtime.until
+    app.jinja_env.globals["answer_save_token"] = answer_guard.save_token
     app.jinja_env.filters["number"] = format_decimal  # 1.234,5 in Vietnamese, 1,234.5 in English
     app.context_processor(lambda: {"app_version": __version__, "current_locale": str(get_locale())})
     app.after_request(_security_headers)

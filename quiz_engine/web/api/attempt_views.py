@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.services import attempt_state, attempts, audit
 from quiz_engine.services.attempt_state import SaveResult
-from quiz_engine.web import attempt_flow, deps, rate_limits
+from quiz_engine.web import answer_guard, attempt_flow, deps, rate_limits
 from quiz_engine.web.api.blueprint import api_login_required, bp, error
 from quiz_engine.web.api.serialise import paper_json, result_json
 
@@ -44,6 +44,7 @@ def _store(round_id: int, attempt_id: int, field: str, value: str) -> ResponseRe
     user_id = deps.session_user_id() or (current_user.id if current_user.is_authenticated else None)
     if user_id is None:
         return error(401, "unauthenticated", gettext("Vui lòng đăng nhập để tiếp tục."))
+    limits = answer_guard.save_limits()
     result = attempt_state.save_answer(
         redis_client(),
         deps.redis_prefix(),
@@ -53,7 +54,13 @@ def _store(round_id: int, attempt_id: int, field: str, value: str) -> ResponseRe
         field=field,
         value=value,
         now=deps.now(),
+        limits=limits,
     )
+    if result is SaveResult.RATE_LIMITED:
+        seconds = attempt_state.save_retry_after(redis_client(), deps.redis_prefix(), round_id, attempt_id, limits)
+        message = gettext("Bạn thao tác quá nhanh. Vui lòng thử lại sau %(n)d giây.", n=seconds)
+        body, status = error(429, "rate_limited", message)  # type: ignore[misc]
+        return body, status, {"Retry-After": str(seconds)}
     if result is SaveResult.LATE:  # rare: worth a database row, so disputes can be settled
         audit.record(
             db.session,
@@ -73,7 +80,8 @@ def _store(round_id: int, attempt_id: int, field: str, value: str) -> ResponseRe
 
 
 @bp.put("/rounds/<int:round_id>/attempts/<int:attempt_id>/answers/<int:position>")
-@rate_limits.answer_save
+@rate_limits.limiter.exempt  # limited inside the save script instead (answer_guard)
+@answer_guard.csrf_checked
 def save_answer(round_id: int, attempt_id: int, position: int) -> ResponseReturnValue:
     """Autosave one answer: ``{"choices": [choice ids]}``; idempotent and safe to resend."""
     body = request.get_json(silent=True)
@@ -94,7 +102,8 @@ def _with_practice_feedback(attempt_id: int, position: int, response):  # type: 
 
 
 @bp.put("/rounds/<int:round_id>/attempts/<int:attempt_id>/prediction")
-@rate_limits.answer_save
+@rate_limits.limiter.exempt  # limited inside the save script instead (answer_guard)
+@answer_guard.csrf_checked
 def save_prediction(round_id: int, attempt_id: int) -> ResponseReturnValue:
     """Autosave the prediction: ``{"value": whole number}``."""
     body = request.get_json(silent=True)
