@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import secrets
 import sys
 import time
@@ -16,6 +18,7 @@ import redis
 from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from quiz_engine import contest_cli, privacy_cli  # noqa: F401  (their commands join the quiz group)
 from quiz_engine.cli_group import quiz_cli
@@ -30,12 +33,13 @@ from quiz_engine.services import (
     demo,
     export_jobs,
     exports,
+    paper_pool,
     rankings,
     scoring,
     units,
 )
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import attempt_flow
+from quiz_engine.web import attempt_flow, deps
 
 
 def _password(env_var: str, prompt: str) -> str:
@@ -332,18 +336,38 @@ def finalize_round_command(round_id: int) -> None:
 @quiz_cli.command("maintain")
 @click.option("--every", type=float, default=None, help="Repeat every N seconds until stopped (Ctrl-C).")
 def maintain_command(every: float | None) -> None:
-    """Periodic upkeep: close overdue attempts, repair stale boards, finalise closed rounds."""
+    """Periodic upkeep: close overdue attempts, repair stale boards, finalise closed rounds.
+
+    Every app host may run it: a Redis lock lets one of them work at a time and the others skip the turn.
+    """
     while True:
         try:
-            report = _maintain_once()
+            report = _maintain_turn()
             if every is None:
                 click.echo(report)
-        except (redis.RedisError, OSError) as exc:  # keep going: the store may come back
+        except (redis.RedisError, OSError, SQLAlchemyError) as exc:  # keep going: the store may come back
             db.session.rollback()
             click.echo(f"Bảo trì chưa xong (maintenance incomplete): {exc}", err=True)
         if every is None:
             return
         time.sleep(every)
+
+
+def _maintain_turn() -> str:
+    """One round of upkeep, unless another host's is running (without Redis, run anyway: the lock is a courtesy,
+    and the database's constraints keep two finalisations from both landing)."""
+    lock = redis_client().lock(f"{current_app.config['REDIS_KEY_PREFIX']}:maintain-lock", timeout=600)
+    try:
+        mine = lock.acquire(blocking=False)
+    except (redis.RedisError, OSError):
+        return _maintain_once()
+    if not mine:
+        return "Máy khác đang bảo trì; bỏ qua lượt này (another host is doing the upkeep; skipped)."
+    try:
+        return _maintain_once()
+    finally:
+        with contextlib.suppress(redis.RedisError, OSError):
+            lock.release()
 
 
 def _maintain_once() -> str:
@@ -360,10 +384,73 @@ def _maintain_once() -> str:
     retention = timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
     expired = export_jobs.expire_old(db.session, utcnow(), retention)
     db.session.commit()
+    prepared = _top_up_papers()
     return (
         f"Đóng {closed} bài quá hạn; dựng lại bảng đợt {repaired or '-'}; xếp hạng chung cuộc đợt "
-        f"{finalized or '-'}; xoá {expired} tệp xuất quá hạn (closed, repaired, finalised, expired exports)."
+        f"{finalized or '-'}; xoá {expired} tệp xuất quá hạn; rút sẵn {prepared} "
+        "(closed, repaired, finalised, expired exports, papers drawn ahead)."
     )
+
+
+def _top_up_papers() -> str:
+    """Last, so the upkeep above is done even when Redis is away: top up the papers drawn ahead of time."""
+    try:
+        added = paper_pool.top_up_due(
+            db.session,
+            redis_client(),
+            current_app.config["REDIS_KEY_PREFIX"],
+            settings=deps.paper_pool_settings(),
+            now=utcnow(),
+            rng=random.SystemRandom(),
+        )
+    except paper_pool.PoolUnavailableError:
+        return "- (Redis?)"
+    finally:
+        db.session.rollback()  # only reads: end the transaction
+    return ", ".join(f"{n} đề cho đợt {round_id}" for round_id, n in added.items()) or "0 đề"
+
+
+@quiz_cli.group("papers")
+def papers_cli() -> None:
+    """Đề rút sẵn (papers drawn ahead of time, so a crowd starting together costs the database little)."""
+
+
+@papers_cli.command("prepare")
+@click.option("--round", "round_id", type=int, required=True)
+@click.option("--count", type=click.IntRange(min=0), help="Số đề mỗi nhóm (papers per pool); default: the target.")
+def prepare_papers_command(round_id: int, count: int | None) -> None:
+    """Draw a round's papers ahead of time into Redis, to the target (or --count) per pool."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"Không có đợt thi #{round_id} (no such round).")
+
+    def progress(pool: paper_pool.Pool, ready: int, target: int) -> None:
+        who = "đề chung (common mix)" if pool.group_id is None else f"nhóm #{pool.group_id} (group)"
+        click.echo(f"  {who}: {ready}/{target}")
+
+    now = utcnow()
+    try:
+        report = paper_pool.prepare_round(
+            db.session,
+            redis_client(),
+            current_app.config["REDIS_KEY_PREFIX"],
+            round_,
+            settings=deps.paper_pool_settings(),
+            now=now,
+            rng=random.SystemRandom(),
+            count=count,
+            progress=progress,
+        )
+    except QuizError as exc:
+        raise _fail(exc) from exc
+    audit.record(db.session, "round.prepare_papers", now=now, target=("round", round_.id), added=report.added)
+    db.session.commit()
+    click.echo(
+        f"Đã rút sẵn thêm {report.added} đề cho đợt #{round_.id}; sẵn sàng {report.ready}/{report.target} "
+        f"(papers added; ready/target)."
+    )
+    if report.unfillable:
+        click.echo("Ngân hàng không còn đủ câu cho đề của đợt này (the banks cannot fill the mix).", err=True)
 
 
 def init_app(app: Flask) -> None:

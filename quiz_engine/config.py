@@ -19,9 +19,18 @@ class Config:
     #: SQLAlchemy URL of the database; empty means SQLite at ``instance/quiz_engine.sqlite``.
     #: PostgreSQL: ``postgresql+psycopg://user:pass@host/dbname``.
     DATABASE_URL = ""
-    #: Redis URL (``redis://``, ``rediss://``, ``unix://``); empty means the embedded server.
+    #: Where Redis is; empty means the embedded server. One of (details in docs/REDIS.md):
+    #: one server, ``redis://[[user]:password@]host[:port][/db]``, ``rediss://…`` (TLS) or
+    #: ``unix:///path/to/redis.sock``; a primary found through Sentinel,
+    #: ``redis+sentinel://[[user]:password@]host:port[,host:port…]/service_name[/db]`` (the credentials are
+    #: the primary's; ``?sentinel_password=…`` the sentinels'); or a Cluster,
+    #: ``redis+cluster://[[user]:password@]host:port[,host:port…]`` (a few seed nodes). ``rediss+sentinel://``
+    #: and ``rediss+cluster://`` use TLS.
     REDIS_URL = ""
-    #: Prefix of every Redis key this app writes, so several deployments can share one server.
+    #: Read a plain ``redis://host:port`` (or ``rediss://``) REDIS_URL as a seed node of a Redis Cluster.
+    REDIS_CLUSTER = False
+    #: Prefix of every Redis key this app writes, so several deployments can share one server. Keep braces
+    #: out of it: on a Cluster a ``{…}`` here would become every key's hash tag and put them all on one node.
     REDIS_KEY_PREFIX = "quiz"
     #: Signing key for sessions and CSRF tokens; empty means generate once into ``instance/``.
     SECRET_KEY = ""
@@ -53,6 +62,25 @@ class Config:
     RATE_LIMIT_ATTEMPT_START = "10 per minute"
     RATE_LIMIT_ANSWER_SAVE = "300 per minute"
     RATE_LIMIT_EXPORT = "20 per 10 minutes"
+    #: Start spikes (README, "Đông người bắt đầu cùng lúc"). Papers drawn ahead of time into Redis by
+    #: `quiz maintain` for open rounds and rounds opening within this many minutes (published contests).
+    PAPER_POOL_LEAD_MINUTES = 60
+    #: Papers kept ready per round and mix: the registrations it serves × PAPER_POOL_FACTOR, at least
+    #: PAPER_POOL_MIN (people register on the day too) and at most PAPER_POOL_MAX (a 20-question paper
+    #: takes about 250 bytes of Redis, so 5,000 take about 1.3 MB). `maintain` refills what starts use.
+    PAPER_POOL_FACTOR = 0.5
+    PAPER_POOL_MIN = 50
+    PAPER_POOL_MAX = 5000
+    #: Most papers one `quiz maintain` run draws, all rounds together (1,000 20-question papers from a
+    #: 2,000-question bank take about 0.2 s of one core), so a run stays short.
+    PAPER_POOL_BATCH = 2000
+    #: Starts admitted per second in one round, across all app instances; beyond it contestants wait in a
+    #: fair queue (a waiting page that continues on its own). 0 turns the queue off. A start costs about
+    #: 20 ms of one core with a pre-drawn paper (35 ms drawing live from a 2,000-question bank) on the
+    #: embedded SQLite, so 25 a second keeps starts to about half a core and leaves the rest for autosaves.
+    ADMISSION_RATE = 25.0
+    #: Starts admitted at once before anyone has to wait (4 s at the rate), so a quiet round queues nobody.
+    ADMISSION_BURST = 100
     #: Seconds between refreshes of the organizer's live dashboard.
     DASHBOARD_REFRESH_SECONDS = 15
     #: Excel exports: threads per app process that build them (each holds one export's rows in flight).
@@ -99,8 +127,29 @@ def finalise(app: Flask) -> None:
             "pool_recycle": app.config["DATABASE_POOL_RECYCLE"],
             "pool_pre_ping": True,
         }
+    if not uri.startswith("sqlite"):
+        _require_shared_settings(app)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_or_create_secret(instance / "secret_key")
+
+
+class ConfigError(RuntimeError):
+    """A setting the deployment cannot run without; the message says which, in Vietnamese then English."""
+
+
+def _require_shared_settings(app: Flask) -> None:
+    """A shared database means several instances: each must not invent its own key or Redis.
+
+    A key generated per instance folder makes every instance refuse the others' sessions, and an
+    embedded Redis per instance hides the answers saved on one from the others.
+    """
+    missing = [name for name in ("SECRET_KEY", "REDIS_URL") if not app.config[name]]
+    if missing:
+        names = ", ".join(f"QUIZ_{name}" for name in missing)
+        raise ConfigError(
+            f"Cơ sở dữ liệu dùng chung (không phải SQLite) cần đặt {names}, giống nhau trên mọi máy chủ ứng dụng "
+            f"(a shared database needs {names}, the same on every app instance; see docs/DEPLOYMENT.md)."
+        )
 
 
 def load_or_create_secret(path: Path) -> str:

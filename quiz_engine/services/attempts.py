@@ -32,7 +32,7 @@ from quiz_engine.models import (
     VoidedQuestion,
     VoidMode,
 )
-from quiz_engine.services import attempt_state, papers
+from quiz_engine.services import attempt_state, paper_pool, papers
 from quiz_engine.services.errors import ConflictError, NotFoundError, QuizError
 
 
@@ -107,8 +107,13 @@ def start_attempt(
     rng: random.Random | None = None,
     ip_address: str | None = None,
     user_agent: str | None = None,
+    client: redis.Redis | None = None,
+    prefix: str = "",
 ) -> Attempt:
     """Draw a paper and open an attempt, or return the one already in progress in this round.
+
+    With ``client`` (and the key ``prefix``) the paper is taken from the papers drawn ahead of time
+    (:mod:`paper_pool`) when one is ready and still current; otherwise it is drawn live.
 
     :raises RoundNotOpenError: before the round opens or after it closes.
     :raises NotRegisteredError: if the contestant has not joined the round's contest.
@@ -135,7 +140,11 @@ def start_attempt(
             "Bạn cần đăng ký tham gia cuộc thi trước khi làm bài.", "Please join the contest before taking a round."
         )
     number = _check_limits(session, round_, user_id, now, tz)
-    paper = papers.draw_paper(session, round_, registration.group_id, rng or random.SystemRandom())
+    paper = None
+    if client is not None:
+        paper = paper_pool.take_paper(session, client, prefix, round_, registration.group_id)
+    if paper is None:
+        paper = papers.draw_paper(session, round_, registration.group_id, rng or random.SystemRandom())
     attempt = Attempt(
         round_id=round_.id,
         user_id=user_id,

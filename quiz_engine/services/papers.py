@@ -35,6 +35,8 @@ class PaperItem:
     position: int
     version_id: int
     choice_order: list[int]
+    #: Index (in :func:`mix_for_group` order) of the mix item the question was drawn for.
+    mix_index: int = 0
 
 
 def mix_for_group(round_: Round, group_id: int | None) -> list[RoundMixItem]:
@@ -103,15 +105,28 @@ def draw_paper(session: Session, round_: Round, group_id: int | None, rng: rando
     :raises ValidationError: if the banks can no longer fill the mix (questions retired since set-up).
     """
     items = mix_for_group(round_, group_id)
-    chosen = allocate(items, load_candidates(session, items), rng)
+    return paper_from(round_, items, load_candidates(session, items), rng)
+
+
+def paper_from(
+    round_: Round, items: Sequence[RoundMixItem], candidates: Sequence[list[Candidate]], rng: random.Random
+) -> list[PaperItem]:
+    """Draw one paper from candidates already loaded (:func:`load_candidates`); papers drawn ahead of
+    time (``paper_pool``) come from here too, so both follow the same rules.
+
+    :raises ValidationError: if an item cannot be filled.
+    """
+    chosen = allocate(items, candidates, rng)
+    owners = [index for index, item in enumerate(items) for _ in range(item.count)]
+    drawn = list(zip(owners, chosen, strict=True))
     if round_.shuffle_questions:
-        rng.shuffle(chosen)
+        rng.shuffle(drawn)
     paper = []
-    for position, candidate in enumerate(chosen):
+    for position, (index, candidate) in enumerate(drawn):
         order = list(candidate.choice_positions)
         if round_.shuffle_choices:
             rng.shuffle(order)
-        paper.append(PaperItem(position, candidate.version_id, order))
+        paper.append(PaperItem(position, candidate.version_id, order, index))
     return paper
 
 

@@ -9,19 +9,36 @@ from __future__ import annotations
 from datetime import datetime
 
 import redis
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Round
-from quiz_engine.services import attempt_state, attempts, audit, scoring
+from quiz_engine.services import admission, attempt_state, attempts, audit, scoring
 from quiz_engine.web import deps
 
 
 def start(round_: Round) -> Attempt:
-    """Start (or resume) the current user's attempt in ``round_``."""
+    """Start (or resume) the current user's attempt in ``round_``.
+
+    :raises admission.QueuedError: when the round is busy and this start must wait its turn; nothing
+        has been written then (the queue is in Redis).
+    """
     now = deps.now()
+    if round_.is_open(now):  # a refusal (not open yet, closed) needs no place in the queue
+        ticket = admission.admit_start(
+            db.session,
+            redis_client(),
+            deps.redis_prefix(),
+            round_id=round_.id,
+            user_id=current_user.id,
+            now=now,
+            rate=float(current_app.config["ADMISSION_RATE"]),
+            burst=int(current_app.config["ADMISSION_BURST"]),
+        )
+        if not ticket.admitted:
+            raise admission.QueuedError(ticket)
     try:
         attempt = attempts.start_attempt(
             db.session,
@@ -31,6 +48,8 @@ def start(round_: Round) -> Attempt:
             tz=deps.timezone(),
             ip_address=request.remote_addr,
             user_agent=request.headers.get("User-Agent"),
+            client=redis_client(),
+            prefix=deps.redis_prefix(),
         )
         audit.record(
             db.session,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request, session
 from flask_babel import get_locale
 
 from quiz_engine.models import User, utcnow
-from quiz_engine.services import audit
+from quiz_engine.services import audit, paper_pool
 
 
 def now() -> datetime:
@@ -41,3 +41,15 @@ def session_user_id() -> int | None:
 
 def timezone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def paper_pool_settings() -> paper_pool.PoolSettings:
+    """The ``PAPER_POOL_*`` settings, for the services that draw papers ahead of time."""
+    config = current_app.config
+    return paper_pool.PoolSettings(
+        lead=timedelta(minutes=config["PAPER_POOL_LEAD_MINUTES"]),
+        factor=float(config["PAPER_POOL_FACTOR"]),
+        minimum=int(config["PAPER_POOL_MIN"]),
+        maximum=int(config["PAPER_POOL_MAX"]),
+        batch=int(config["PAPER_POOL_BATCH"]),
+    )

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Certificate, Contest, Question, QuestionBank, User, utcnow
-from quiz_engine.services import accounts, certificates, demo
+from quiz_engine.services import accounts, admission, certificates, demo
 from tests.browser.conftest import PASSWORD, sign_in
 from tests.contest_fixture import HEADER
 from tests.web.test_route_sweep import classify
@@ -269,11 +269,29 @@ class Tour:
         self.by_address(page, run, "contestant", self.values)
         visit(page, f"{self.base}/contests/{slug}")
         self.scan(page, run, "contestant", "contest.show_contest", shot=SCREENSHOTS["contest.show_contest"])
+        self.queue(page, run)
         self.attempt(page, run)
         context.close()
 
+    def queue(self, page, run: Pass) -> None:  # type: ignore[no-untyped-def]
+        """A crowded start: someone is ahead in the queue, so starting shows the waiting page. The queue is
+        then emptied, and :meth:`attempt` goes on from that page's own form ("Thử lại")."""
+        round_id = self.values["round_id"]
+        client, prefix = self.app.extensions["quiz_redis"], self.app.config["REDIS_KEY_PREFIX"]
+        saved = {k: self.app.config[k] for k in ("ADMISSION_RATE", "ADMISSION_BURST")}
+        keys = (admission.tickets_key(prefix, round_id), admission.last_key(prefix, round_id))
+        client.delete(*keys)  # this contestant's ticket from earlier starts (still admitted) goes too
+        self.app.config.update(ADMISSION_RATE=0.01, ADMISSION_BURST=1)  # 100 s a place: the script waits
+        admission.admit(client, prefix, round_id=round_id, user_id=0, now=utcnow(), rate=0.01, burst=1)
+        submit(page, f"form[action='/rounds/{round_id}/start']")
+        page.locator("#queue-position").wait_for()
+        self.scan(page, run, "contestant", "state: start queue, waiting")
+        client.delete(*keys)
+        self.app.config.update(saved)
+
     def attempt(self, page, run: Pass) -> None:  # type: ignore[no-untyped-def]
-        """Start from the contest page, answer, open the submit dialog; then without script, confirm and submit."""
+        """Start (from the queue's waiting page), answer, open the submit dialog; then without script,
+        confirm and submit."""
         submit(page, f"form[action='/rounds/{self.values['round_id']}/start']")
         assert "/attempts/" in page.url
         page.locator("fieldset.question label.choice").first.click()

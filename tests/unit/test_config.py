@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from quiz_engine import create_app
-from quiz_engine.config import load_or_create_secret
+from quiz_engine.config import ConfigError, load_or_create_secret
 
 
 def test_secret_key_is_generated_once_and_reused(tmp_path: Path) -> None:
@@ -54,3 +54,20 @@ def test_postgres_url_gets_pool_settings(tmp_path: Path, monkeypatch: pytest.Mon
     )
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 5
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"SECRET_KEY": "", "REDIS_URL": "redis://127.0.0.1:1/0"}, "QUIZ_SECRET_KEY"),
+        ({"SECRET_KEY": "x", "REDIS_URL": ""}, "QUIZ_REDIS_URL"),
+    ],
+)
+def test_a_shared_database_refuses_per_instance_keys_and_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], named: str
+) -> None:
+    monkeypatch.setenv("QUIZ_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match=named) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u:p@127.0.0.1/db", **settings})
+    assert "Cơ sở dữ liệu dùng chung" in str(refused.value) and "a shared database" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []  # no key generated, no embedded Redis started

@@ -31,6 +31,20 @@ def _nullable_int() -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(["error", "code", "status"], error=_STR, code=_STR, status=_INT),
+    "Queued": {
+        "allOf": [
+            _ref("Error"),
+            _obj(
+                ["queue"],
+                code={"const": "queued"},
+                queue=_obj(
+                    ["position", "wait_seconds"],
+                    position={"type": "integer", "minimum": 1},
+                    wait_seconds={"type": "integer", "minimum": 1},
+                ),
+            ),
+        ]
+    },
     "Round": _obj(
         ["id", "contest", "title", "opens_at", "closes_at", "time_limit_seconds", "question_count", "is_practice"],
         id=_INT,
@@ -156,6 +170,20 @@ def _operation(
     return operation
 
 
+def _with_queue(operation: dict[str, Any]) -> dict[str, Any]:
+    """A start may be queued when many start at once: 503 with ``Retry-After`` (seconds) and the place in line."""
+    queued = _response(
+        "Queued",
+        "The round is busy: not started yet and nothing recorded. Ask again after Retry-After seconds; "
+        "the place in the queue is kept, and once admitted the start goes through.",
+    )
+    queued["headers"] = {
+        "Retry-After": {"description": "Seconds to wait before asking again", "schema": {"type": "integer"}}
+    }
+    operation["responses"]["503"] = queued
+    return operation
+
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -179,11 +207,13 @@ DOCUMENT: dict[str, Any] = {
             )
         },
         "/api/v1/rounds/{round_id}/attempts": {
-            "post": _operation(
-                "Start an attempt (or get the one in progress)",
-                _response("AttemptSummary", "The attempt"),
-                "round_id",
-                ok_code="201",
+            "post": _with_queue(
+                _operation(
+                    "Start an attempt (or get the one in progress)",
+                    _response("AttemptSummary", "The attempt"),
+                    "round_id",
+                    ok_code="201",
+                )
             )
         },
         "/api/v1/attempts/{attempt_id}": {

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Round
-from quiz_engine.web import attempt_flow, deps, rate_limits
+from quiz_engine.services.admission import QueuedError
+from quiz_engine.web import attempt_flow, deps, rate_limits, start_gate
 from quiz_engine.web.api.blueprint import api_login_required, bp
 from quiz_engine.web.api.serialise import attempt_summary, round_json
 
@@ -43,10 +44,26 @@ def open_rounds() -> ResponseReturnValue:
 
 
 @bp.post("/rounds/<int:round_id>/attempts")
+@start_gate.gate(lambda _door, ticket: queued(QueuedError(ticket)))  # first: queued costs no account load
 @api_login_required
 @rate_limits.attempt_start
 def start_attempt(round_id: int) -> ResponseReturnValue:
     """Start an attempt (or get the one in progress in this round): 201 with its summary."""
     round_ = db.get_or_404(Round, round_id)
-    attempt = attempt_flow.start(round_)
+    try:
+        attempt = attempt_flow.start(round_)
+    except QueuedError as exc:
+        return queued(exc)
     return jsonify(attempt_summary(attempt)), 201
+
+
+def queued(exc: QueuedError) -> ResponseReturnValue:
+    """503 with ``Retry-After``: the API's error shape plus the place in the queue and the wait."""
+    ticket = exc.ticket
+    body = {
+        "error": exc.message(deps.locale()),
+        "code": "queued",
+        "status": 503,
+        "queue": {"position": ticket.position, "wait_seconds": ticket.wait_seconds},
+    }
+    return jsonify(body), 503, {"Retry-After": str(ticket.wait_seconds)}

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round, User
 from quiz_engine.services import attempt_state, attempts, boards, standings
+from quiz_engine.services.admission import QueuedError
 from quiz_engine.services.attempts import NotRegisteredError
 from quiz_engine.services.errors import ConflictError
 from quiz_engine.services.names import mask_name
-from quiz_engine.web import attempt_flow, deps, rate_limits
+from quiz_engine.web import attempt_flow, deps, rate_limits, start_gate
 from quiz_engine.web.contest.forms import AttemptActionForm
 
 bp = Blueprint("contest", __name__)
@@ -58,6 +59,7 @@ def show_contest(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/rounds/<int:round_id>/start")
+@start_gate.gate(start_gate.waiting_page)  # first: a queued start costs no account load and no rate-limit count
 @login_required
 @rate_limits.attempt_start
 def start_round(round_id: int) -> ResponseReturnValue:
@@ -67,6 +69,8 @@ def start_round(round_id: int) -> ResponseReturnValue:
         abort(400)
     try:
         attempt = attempt_flow.start(round_)
+    except QueuedError as exc:
+        return start_gate.waiting_page(start_gate.Door.of(round_), exc.ticket)
     except NotRegisteredError as exc:
         db.session.rollback()
         flash(exc.message(deps.locale()), "info")

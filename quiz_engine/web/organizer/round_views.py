@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from quiz_engine.extensions import db
+from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, Round
-from quiz_engine.services import audit, contests
+from quiz_engine.services import audit, contests, paper_pool
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import deps
 from quiz_engine.web.access import contest_or_404, organizer_required, round_or_404
@@ -32,7 +34,17 @@ def _page(
         locked=locked,
         rules=rules,
         labels=contest_forms.LABELS,
+        pools=_pools(round_) if round_ is not None else None,
+        now=deps.now(),
     ), status
+
+
+def _pools(round_: Round) -> list[paper_pool.PoolStatus] | None:
+    """Papers ready per pool, or None when Redis cannot say."""
+    try:
+        return paper_pool.status(db.session, redis_client(), deps.redis_prefix(), round_, deps.paper_pool_settings())
+    except paper_pool.PoolUnavailableError:
+        return None
 
 
 def _refused(form: RoundAfterStartForm, exc: QuizError, contest: Contest, round_: Round | None) -> ResponseReturnValue:
@@ -123,3 +135,40 @@ def round_delete(round_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(gettext("Đã xoá đợt thi “%(title)s”.", title=title), "success")
     return target
+
+
+@bp.post("/rounds/<int:round_id>/papers")
+@organizer_required
+def round_prepare_papers(round_id: int) -> ResponseReturnValue:
+    """Draw the round's papers ahead of time now (top every pool up to its target)."""
+    round_ = round_or_404(round_id)
+    target = redirect(url_for("organizer.round_edit", round_id=round_id))
+    if not ConfirmForm().validate_on_submit():
+        return target
+    try:
+        report = paper_pool.prepare_round(
+            db.session,
+            redis_client(),
+            deps.redis_prefix(),
+            round_,
+            settings=deps.paper_pool_settings(),
+            now=deps.now(),
+            rng=random.SystemRandom(),
+        )
+    except QuizError as exc:
+        db.session.rollback()
+        flash(exc.message(deps.locale()), "error")
+        return target
+    _record("round.prepare_papers", round_.id, contest=round_.contest_id, added=report.added, ready=report.ready)
+    db.session.commit()
+    _flash_prepared(report)
+    return target
+
+
+def _flash_prepared(report: paper_pool.PrepareReport) -> None:
+    message = gettext(
+        "Đã rút sẵn thêm %(added)d đề; hiện có %(ready)d đề sẵn sàng.", added=report.added, ready=report.ready
+    )
+    flash(message, "success")
+    if report.unfillable:
+        flash(gettext("Ngân hàng câu hỏi không còn đủ câu cho đề của đợt này; hãy kiểm tra đề thi của đợt."), "error")

@@ -1,0 +1,127 @@
+"""The first door of a start request: when the round is busy, answer "wait your turn" for almost nothing.
+
+At a synchronised start thousands of contestants press "start" within seconds, and most of them must
+wait (:mod:`quiz_engine.services.admission`). Those are answered here, before the account is loaded
+from the database, the rate limit is counted or the full page layout is rendered: identity from the
+signed session, the round's times from a few-seconds cache, the ticket from one Redis script, and a
+slim waiting page (or the API's 503). Only a queued contestant costs one indexed read, to let anyone
+with an attempt running through to resume it. Everyone admitted goes on to the full start, which
+checks the same ticket again (:func:`quiz_engine.web.attempt_flow.start`).
+
+The cache holds copies of database rows for a few seconds per process; no instance needs another's.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from quiz_engine import __version__
+from quiz_engine.extensions import db, redis_client
+from quiz_engine.models import Attempt, AttemptStatus, Contest, Round
+from quiz_engine.services import admission
+from quiz_engine.services.admission import Admission
+from quiz_engine.web import deps
+
+#: Seconds a round's times and title are reused before being read again.
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Door:
+    """What the waiting page and the gate need of a round (no ORM object: it outlives the session)."""
+
+    round_id: int
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    contest_slug: str
+    contest_title: str
+    has_brand: bool
+    has_logo: bool
+    branding_version: str | None
+
+    @classmethod
+    def of(cls, round_: Round) -> Door:
+        contest = round_.contest
+        return cls(
+            round_.id,
+            round_.title,
+            round_.opens_at,
+            round_.closes_at,
+            contest.slug,
+            contest.title,
+            bool(contest.brand_color or contest.logo_type or contest.banner_type),
+            bool(contest.logo_type),
+            contest.branding_version,
+        )
+
+
+def _door(round_id: int) -> Door | None:
+    doors: dict[int, tuple[float, Door | None]] = current_app.extensions.setdefault("quiz_start_doors", {})
+    cached = doors.get(round_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    round_ = db.session.scalar(select(Round).join(Contest).where(Round.id == round_id, Contest.is_published.is_(True)))
+    door = Door.of(round_) if round_ is not None and not round_.is_practice else None
+    doors[round_id] = (time.monotonic() + CACHE_SECONDS, door)
+    return door
+
+
+def _queued(round_id: int) -> tuple[Door, Admission] | None:
+    config = current_app.config
+    rate = float(config["ADMISSION_RATE"])
+    user_id = deps.session_user_id()
+    if rate <= 0 or user_id is None:
+        return None
+    now = deps.now()
+    door = _door(round_id)
+    if door is None or not door.opens_at <= now < door.closes_at:
+        return None  # the full start explains why it cannot start
+    ticket = admission.admit(
+        redis_client(),
+        deps.redis_prefix(),
+        round_id=round_id,
+        user_id=user_id,
+        now=now,
+        rate=rate,
+        burst=int(config["ADMISSION_BURST"]),
+    )
+    if ticket.admitted:
+        return None
+    running = db.session.execute(
+        select(Attempt.id).where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS)
+    ).first()
+    return None if running is not None else (door, ticket)
+
+
+def gate(respond: Callable[[Door, Admission], ResponseReturnValue]) -> Callable[..., Any]:
+    """Answer with ``respond(door, ticket)`` while the contestant must wait; otherwise run the view."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def gated(round_id: int, **kwargs: Any) -> Any:
+            waiting = _queued(round_id)
+            if waiting is not None:
+                return respond(*waiting)
+            return view(round_id=round_id, **kwargs)
+
+        return gated
+
+    return decorator
+
+
+def waiting_page(door: Door, ticket: Admission) -> ResponseReturnValue:
+    """The queue's waiting page: 200, so in-app browsers and proxies show it rather than an error page of theirs."""
+    # Straight from the template, without the context processors: Flask-Login's would load the account.
+    template = current_app.jinja_env.get_template("contest/waiting.html")
+    page = template.render(door=door, ticket=ticket, current_locale=deps.locale(), app_version=__version__)
+    return page, 200, {"Retry-After": str(ticket.wait_seconds), "Cache-Control": "no-store"}
