@@ -16,6 +16,11 @@ compares them to the round's answer key, records the score, moves the contestant
 unit boards and updates the counters, atomically; a second run for the same attempt changes nothing.
 It runs after the database committed the attempt, so Redis only ever repeats what the database
 holds; everything here can be rebuilt from the database (:func:`rebuild`).
+
+Every key of a round, the unit boards and the rebuild's temporary keys included, carries the
+round's hash tag ``{r:<round id>}`` (:class:`RoundKeys`), so all of them sit in one Redis Cluster
+slot: the scripts may touch them together, even the unit boards the scoring script only learns
+of from ``who`` and so cannot declare in ``KEYS``.
 """
 
 from __future__ import annotations
@@ -194,6 +199,38 @@ def load_answer_key(client: redis.Redis, prefix: str, round_id: int, entries: di
         client.hset(RoundKeys(prefix, round_id).answer_key, mapping={str(k): v for k, v in entries.items()})
 
 
+def replace_answer_key(client: redis.Redis, prefix: str, round_id: int, entries: dict[int, str]) -> None:
+    """Swap in a whole new answer key at once (built under a temporary name in the same slot), so a
+    submission scored meanwhile sees the old key or the new one, never an empty one."""
+    live = RoundKeys(prefix, round_id).answer_key
+    temp = RoundKeys(prefix + ":rebuild", round_id).answer_key
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(temp)
+    if entries:
+        pipe.hset(temp, mapping={str(k): v for k, v in entries.items()})
+        pipe.rename(temp, live)
+    else:
+        pipe.delete(live)
+    pipe.execute()
+
+
+def unscored(client: redis.Redis, prefix: str, round_id: int, attempt_ids: Sequence[int]) -> list[int]:
+    """Those of ``attempt_ids`` that the round's boards have not counted yet."""
+    key = RoundKeys(prefix, round_id).scored
+    missing: list[int] = []
+    for start in range(0, len(attempt_ids), 10_000):
+        chunk = attempt_ids[start : start + 10_000]
+        missing += [
+            a for a, seen in zip(chunk, client.smismember(key, [str(a) for a in chunk]), strict=True) if not seen
+        ]
+    return missing
+
+
+def rebuild_lock(client: redis.Redis, prefix: str, round_id: int):  # type: ignore[no-untyped-def]
+    """One rebuild of a round at a time, across every app instance and maintenance loop."""
+    return client.lock(f"{_tag(prefix, round_id)}:rebuild-lock", timeout=600, blocking_timeout=300)
+
+
 def mark_started(client: redis.Redis, prefix: str, round_id: int, attempt_id: int, unit_id: int | None) -> None:
     """Count a newly started attempt once (a re-opened Redis state is not counted again)."""
     keys = RoundKeys(prefix, round_id)
@@ -352,8 +389,9 @@ def rebuild(
 ) -> None:
     """Replace the round's boards and counters with what the database says.
 
-    Built under temporary names and swapped in with one MULTI/EXEC, so readers never see a
-    half-built board. ``started`` lists ``(attempt id, unit id)`` of every attempt ever started.
+    Built under temporary names (same hash tag) and swapped in by one script, so readers never see
+    a half-built board. ``started`` lists ``(attempt id, unit id)`` of every attempt ever started.
+    The old unit boards are found with SCAN, which a cluster client runs on every primary.
     """
     keys = RoundKeys(prefix, round_id)
     temp = RoundKeys(prefix + ":rebuild", round_id)

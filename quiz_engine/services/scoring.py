@@ -118,7 +118,34 @@ def closed_attempts(session: Session, round_: Round) -> list[leaderboards.Closed
 
 
 def rebuild_round(session: Session, client: redis.Redis, prefix: str, round_: Round) -> None:
-    """Rebuild the round's boards, counters and answer key from the database; clears the stale mark."""
+    """Rebuild the round's boards, counters and answer key from the database; clears the stale mark.
+
+    Rebuilds of one round take turns (a Redis lock, so voids, the CLI and every instance's maintenance
+    cannot interleave their swaps), and attempts closed while this one read the database are scored
+    in afterwards, so none drops off the live board.
+    """
+    with leaderboards.rebuild_lock(client, prefix, round_.id):
+        _rebuild(session, client, prefix, round_)
+        late = leaderboards.unscored(
+            client,
+            prefix,
+            round_.id,
+            list(
+                session.scalars(
+                    select(Attempt.id).where(Attempt.round_id == round_.id, Attempt.status.in_(CLOSED_STATUSES))
+                )
+            ),
+        )
+        for attempt_id in late:
+            attempt = session.get(Attempt, attempt_id, populate_existing=True)
+            leaderboards.score_attempt(
+                client, prefix, round_.id, round_.counting_policy.value, _scored(attempt, round_)
+            )
+    round_.leaderboard_stale_at = None
+    session.flush()
+
+
+def _rebuild(session: Session, client: redis.Redis, prefix: str, round_: Round) -> None:
     started = [
         (a, u)
         for a, u in session.execute(
@@ -138,8 +165,7 @@ def rebuild_round(session: Session, client: redis.Redis, prefix: str, round_: Ro
     drawn = session.scalars(
         select(AttemptItem.question_version_id).join(Attempt).where(Attempt.round_id == round_.id).distinct()
     )
-    client.delete(leaderboards.RoundKeys(prefix, round_.id).answer_key)
-    leaderboards.load_answer_key(client, prefix, round_.id, key_entries(session, round_.id, drawn))
+    leaderboards.replace_answer_key(client, prefix, round_.id, key_entries(session, round_.id, drawn))
     leaderboards.rebuild(
         client,
         prefix,
@@ -149,8 +175,6 @@ def rebuild_round(session: Session, client: redis.Redis, prefix: str, round_: Ro
         started=started,
         in_progress=in_progress,
     )
-    round_.leaderboard_stale_at = None
-    session.flush()
 
 
 def repair_stale(session: Session, client: redis.Redis, prefix: str) -> list[int]:

@@ -3,7 +3,9 @@
 name, so phones on weak networks never fetch an unchanged file twice and never keep a stale one.
 
 The fingerprints are taken once at start-up from the files' contents. A plain name still works (for
-anything that typed it by hand) but is cached only briefly.
+anything that typed it by hand) but is cached only briefly. So does another release's fingerprint of a
+file this release has: during a rolling upgrade a page from one instance may ask another for its assets,
+and a briefly cached current file serves it better than a page without its stylesheet.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def _serve(filename: str) -> ResponseReturnValue:
         return response
     if filename in names:
         return send_from_directory(folder, filename, max_age=PLAIN_MAX_AGE)
-    abort(404)  # an old fingerprint, or no such file
+    if original is not None and original in names:  # another release's fingerprint (a rolling upgrade)
+        return send_from_directory(folder, original, max_age=PLAIN_MAX_AGE)
+    abort(404)
 
 
 def init_app(app: Flask) -> None:
