@@ -79,8 +79,9 @@ class Config:
     #: 20 ms of one core with a pre-drawn paper (35 ms drawing live from a 2,000-question bank) on the
     #: embedded SQLite, so 25 a second keeps starts to about half a core and leaves the rest for autosaves.
     ADMISSION_RATE = 25.0
-    #: Starts admitted at once before anyone has to wait (4 s at the rate), so a quiet round queues nobody.
-    ADMISSION_BURST = 100
+    #: Starts admitted at once before anyone has to wait, so a quiet round queues nobody. Kept small: each
+    #: start with its paper page costs ~25 ms of a core, so a burst of 100 at a spike is 2.5 s of CPU.
+    ADMISSION_BURST = 20
     #: Seconds between refreshes of the organizer's live dashboard.
     DASHBOARD_REFRESH_SECONDS = 15
     #: Excel exports: threads per app process that build them (each holds one export's rows in flight).

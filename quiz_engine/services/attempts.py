@@ -26,6 +26,7 @@ from quiz_engine.models import (
     Attempt,
     AttemptItem,
     AttemptStatus,
+    Choice,
     QuestionVersion,
     Registration,
     Round,
@@ -185,11 +186,18 @@ def _paper(session: Session, attempt: Attempt) -> list[AttemptItem]:
 
 def open_state(session: Session, client: redis.Redis, prefix: str, attempt: Attempt) -> None:
     """Put an open attempt's state into Redis (after commit; again whenever it is missing)."""
-    items = _paper(session, attempt)
-    layout = attempt_state.layout_of(
-        [len(i.choice_order) for i in items],
-        [len(i.question_version.correct_positions) > 1 for i in items],
+    # One query for the layout (choices shown, and whether several are right) rather than the whole paper.
+    right = (
+        select(func.count(Choice.id))
+        .where(Choice.version_id == AttemptItem.question_version_id, Choice.is_correct.is_(True))
+        .scalar_subquery()
     )
+    rows = session.execute(
+        select(AttemptItem.choice_order, right)
+        .where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position)
+    ).all()
+    layout = attempt_state.layout_of([len(order) for order, _ in rows], [correct > 1 for _, correct in rows])
     round_ = session.get(Round, attempt.round_id)
     attempt_state.open_state(
         client,
@@ -225,6 +233,9 @@ def submit_attempt(
     The caller commits, then scores the attempt into the boards (``scoring.apply_to_boards``).
     """
     round_ = session.get(Round, attempt.round_id)
+    # Read the paper and the voided questions before claiming the attempt: the claim takes the write
+    # lock (all of SQLite's), and what happens under it should be writes only.
+    items, voided = _paper(session, attempt), _voided(session, attempt.round_id)
     try:
         saved = attempt_state.close_and_read(client, prefix, attempt.round_id, attempt.id)
     except (redis.RedisError, OSError) as exc:
@@ -250,18 +261,20 @@ def submit_attempt(
     if not closed:
         session.refresh(attempt)
         return False
-    _record_answers(session, attempt, round_, saved)
+    _record_answers(session, attempt, round_, saved, items, voided)
     session.refresh(attempt)
     return True
 
 
-def _record_answers(session: Session, attempt: Attempt, round_: Round, saved: dict) -> None:  # type: ignore[type-arg]
+def _record_answers(  # type: ignore[no-untyped-def]
+    session: Session, attempt: Attempt, round_: Round, saved: dict, items: list[AttemptItem], voided
+) -> None:
     limit = accept_until(attempt, round_)
-    for item in _paper(session, attempt):
+    for item in items:
         answer = saved.get(str(item.position))
         if answer is not None and answer.saved_at <= limit and answer.value:
             item.selected, item.answered_at = answer.choices, answer.saved_at
-    correct, counted = score_items(session, attempt)
+    correct, counted = _mark(items, voided)
     values: dict[str, object] = {"correct_count": correct, "scored_count": counted}
     prediction = saved.get(attempt_state.PREDICTION_FIELD)
     if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
@@ -272,18 +285,27 @@ def _record_answers(session: Session, attempt: Attempt, round_: Round, saved: di
     session.flush()
 
 
+def _voided(session: Session, round_id: int) -> dict[int, VoidMode]:
+    return dict(
+        session.execute(
+            select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == round_id)
+        ).all()
+    )
+
+
 def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
     """Mark each answer right or wrong (voided questions applied); return ``(correct, counted)``.
 
     A question voided "count correct" is right for everyone; one voided "remove" is left out.
     """
-    voided = dict(
-        session.execute(
-            select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == attempt.round_id)
-        ).all()
-    )
+    correct, counted = _mark(_paper(session, attempt), _voided(session, attempt.round_id))
+    session.flush()
+    return correct, counted
+
+
+def _mark(items: list[AttemptItem], voided: dict[int, VoidMode]) -> tuple[int, int]:
     correct = counted = 0
-    for item in _paper(session, attempt):
+    for item in items:
         mode = voided.get(item.question_version.question_id)
         item.is_void = mode is not None
         if mode is VoidMode.REMOVE:
@@ -294,7 +316,6 @@ def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
             sorted(item.selected or []) == item.question_version.correct_positions
         )
         correct += item.is_correct
-    session.flush()
     return correct, counted
 
 

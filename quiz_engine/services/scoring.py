@@ -14,7 +14,7 @@ from datetime import datetime
 
 import redis
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from quiz_engine.models import (
     CLOSED_STATUSES,
@@ -45,7 +45,8 @@ def key_entries(session: Session, round_id: int, version_ids: Iterable[int]) -> 
         return {}
     voided = voids(session, round_id)
     entries = {}
-    for version in session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(wanted))):
+    versions = select(QuestionVersion).where(QuestionVersion.id.in_(wanted))
+    for version in session.scalars(versions.options(selectinload(QuestionVersion.choices))):
         mode = voided.get(version.question_id)
         if mode is VoidMode.REMOVE:
             entries[version.id] = leaderboards.KEY_REMOVED
