@@ -35,8 +35,11 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The load benchmark drives the server with Debian's wrk: installed here when missing and run as root.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
+		|| { echo "wrk is missing: sudo apt-get install wrk"; exit 1; }
+	$(BIN)/python -m benchmarks $(BENCH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

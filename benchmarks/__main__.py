@@ -1,6 +1,13 @@
-"""`python -m benchmarks`: run every benchmark in turn (what `make bench` does)."""
+"""`python -m benchmarks [name ...]`: run every benchmark in turn (what `make bench` does), or the named ones
+(`make bench BENCH=load`)."""
 
-from benchmarks import bank_import, export, leaderboard
+import sys
 
-for benchmark in (bank_import, leaderboard, export):
-    benchmark.main()
+from benchmarks import bank_import, export, leaderboard, load
+
+ALL = {"bank_import": bank_import, "leaderboard": leaderboard, "export": export, "load": load}
+
+for name in sys.argv[1:] or ALL:
+    if name not in ALL:
+        raise SystemExit(f"no benchmark {name!r}; choose from {', '.join(ALL)}")
+    ALL[name].main()

@@ -1,0 +1,261 @@
+"""Scripted contestants in one asyncio process: each does what the browser does, over real HTTP.
+
+A contestant signs in through the form, opens the contest page, and at the start spike posts the
+start form (waiting when the server queues it, as the waiting page does), loads the paper page,
+autosaves each answer and the prediction with think time as ``attempt.js`` does (resending after a
+failure), submits the paper form, and opens the result page. A share of them keep their paper to the
+last seconds before the deadline: the close rush. Every answer and submission the server
+acknowledged is remembered, to be looked for in the database afterwards.
+
+Requests share a pool of keep-alive connections, as a reverse proxy's upstream pool would; each
+contestant keeps its own cookies. Latency runs from the moment a request is issued (waiting for a
+pooled connection included) to the end of its response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+
+import aiohttp
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+SAVE_URL = re.compile(r'id="q-(\d+|prediction)"[^>]*?data-save-url="([^"]+)"', re.S)
+CHOICE = re.compile(r'name="q(\d+)" value="(\d+)"')
+REMAINING = re.compile(r'data-remaining-ms="(\d+)"')
+ATTEMPT_PATH = re.compile(r"/attempts/(\d+)$")
+SAVE_RETRIES = 5
+
+
+@dataclass
+class Recorder:
+    """Latencies per endpoint, and every response that was not the expected one."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: (issued at, monotonic; endpoint; seconds) of every request, to see when the slow ones happened.
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    queued: int = 0
+    admission_waits: list[float] = field(default_factory=list)
+
+    def add(self, endpoint: str, seconds: float) -> None:
+        self.latencies[endpoint].append(seconds)
+        self.timeline.append((time.monotonic() - seconds, endpoint, seconds))
+
+    def error(self, endpoint: str, what: object) -> None:
+        self.errors[f"{endpoint}: {what}"] += 1
+
+
+@dataclass
+class Contestant:
+    phone: str
+    cookies: dict[str, str] = field(default_factory=dict)
+    csrf: str = ""
+    attempt_id: int | None = None
+    #: field ("0".."19", "p") -> the value the server acknowledged last ("2", "0,3", "120").
+    acked: dict[str, str] = field(default_factory=dict)
+    submitted: bool = False
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    base_url: str
+    contest_slug: str
+    round_id: int
+    password: str
+    spike_seconds: float  # starts are spread uniformly over this window (people clicking at open)
+    think_min: float
+    think_max: float
+    late_share: float  # contestants who submit in the last seconds: the close rush
+    login_concurrency: int
+    connections: int
+
+
+class Client:
+    def __init__(self, plan: Plan, recorder: Recorder) -> None:
+        self.plan = plan
+        self.recorder = recorder
+        connector = aiohttp.TCPConnector(limit=plan.connections, force_close=False)
+        self.http = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def call(
+        self, who: Contestant, endpoint: str, method: str, path: str, **kwargs: object
+    ) -> tuple[int, dict[str, str], str]:
+        headers = dict(kwargs.pop("headers", {}) or {})  # type: ignore[call-overload]
+        if who.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in who.cookies.items())
+        started = time.perf_counter()
+        try:
+            async with self.http.request(
+                method, self.plan.base_url + path, headers=headers, allow_redirects=False, **kwargs
+            ) as response:
+                body = await response.text()
+                status, response_headers = response.status, dict(response.headers)
+                for raw in response.headers.getall("Set-Cookie", []):
+                    self._keep_cookie(who, raw)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self.recorder.add(endpoint, time.perf_counter() - started)
+            self.recorder.error(endpoint, type(exc).__name__)
+            return 0, {}, ""
+        self.recorder.add(endpoint, time.perf_counter() - started)
+        return status, response_headers, body
+
+    @staticmethod
+    def _keep_cookie(who: Contestant, raw: str) -> None:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie.load(raw)
+        for name, morsel in cookie.items():
+            if morsel.value == "" or morsel["max-age"] == "0":
+                who.cookies.pop(name, None)
+            else:
+                who.cookies[name] = morsel.value
+
+
+async def sign_in(client: Client, who: Contestant) -> bool:
+    status, _, body = await client.call(who, "GET /auth/login", "GET", "/auth/login")
+    token = CSRF.search(body)
+    if status != 200 or token is None:
+        client.recorder.error("GET /auth/login", status)
+        return False
+    form = {"csrf_token": token.group(1), "login": who.phone, "password": client.plan.password}
+    status, _, _ = await client.call(who, "POST /auth/login", "POST", "/auth/login", data=form)
+    if status != 302:
+        client.recorder.error("POST /auth/login", status)
+        return False
+    status, _, body = await client.call(who, "GET /contests/<slug>", "GET", f"/contests/{client.plan.contest_slug}")
+    token = CSRF.search(body)
+    if status != 200 or token is None:
+        client.recorder.error("GET /contests/<slug>", status)
+        return False
+    who.csrf = token.group(1)
+    return True
+
+
+async def start(client: Client, who: Contestant) -> bool:
+    """Post the start form until admitted (the waiting page posts it again after its wait)."""
+    asked = time.monotonic()
+    path = f"/rounds/{client.plan.round_id}/start"
+    for _ in range(1000):
+        status, headers, body = await client.call(
+            who, "POST /rounds/<id>/start", "POST", path, data={"csrf_token": who.csrf}
+        )
+        location = headers.get("Location", "")
+        found = ATTEMPT_PATH.search(location)
+        if status == 302 and found:
+            who.attempt_id = int(found.group(1))
+            client.recorder.admission_waits.append(time.monotonic() - asked)
+            return True
+        if status in (200, 429, 503):
+            # Queued (the waiting page) or told to slow down: wait as the page says, then post again.
+            client.recorder.queued += 1
+            await asyncio.sleep(float(headers.get("Retry-After", "2")))
+            token = CSRF.search(body)
+            if token:
+                who.csrf = token.group(1)
+            continue
+        client.recorder.error("POST /rounds/<id>/start", status)
+        return False
+    return False
+
+
+async def take(client: Client, who: Contestant, rng: random.Random) -> None:
+    """Load the paper, answer every question with think time, predict, submit, read the result."""
+    page = f"/attempts/{who.attempt_id}"
+    status, _, body = await client.call(who, "GET /attempts/<id>", "GET", page)
+    token, remaining = CSRF.search(body), REMAINING.search(body)
+    if status != 200 or token is None or remaining is None:
+        client.recorder.error("GET /attempts/<id>", status)
+        return
+    loaded = time.monotonic()
+    deadline = loaded + int(remaining.group(1)) / 1000
+    csrf = token.group(1)
+    urls = dict(SAVE_URL.findall(body))
+    choices: dict[str, list[str]] = defaultdict(list)
+    for position, value in CHOICE.findall(body):
+        choices[position].append(value)
+    headers = {"X-CSRFToken": csrf, "Content-Type": "application/json", "Accept": "application/json"}
+    for position in sorted(choices, key=int):
+        await asyncio.sleep(rng.uniform(client.plan.think_min, client.plan.think_max))
+        value = rng.choice(choices[position])
+        await save(client, who, "PUT /api/.../answers/<n>", urls[position], position, value, headers)
+    if "prediction" in urls:
+        prediction = str(rng.randint(1000, 9000))
+        await save(client, who, "PUT /api/.../prediction", urls["prediction"], "p", prediction, headers)
+    if who.late:  # keep the paper open to the last seconds: everyone late arrives together
+        await asyncio.sleep(max(0.0, deadline - time.monotonic() - rng.uniform(1.0, 6.0)))
+    form = {"csrf_token": csrf, **{f"q{f}": v for f, v in who.acked.items() if f != "p"}}
+    if "p" in who.acked:
+        form["prediction"] = who.acked["p"]
+    status, headers_back, _ = await client.call(who, "POST /attempts/<id>/submit", "POST", f"{page}/submit", data=form)
+    if status == 302 and headers_back.get("Location", "").endswith("/result"):
+        who.submitted = True
+    else:
+        client.recorder.error("POST /attempts/<id>/submit", status)
+        return
+    status, _, _ = await client.call(who, "GET /attempts/<id>/result", "GET", f"{page}/result")
+    if status != 200:
+        client.recorder.error("GET /attempts/<id>/result", status)
+
+
+async def save(
+    client: Client, who: Contestant, endpoint: str, url: str, field_name: str, value: str, headers: dict[str, str]
+) -> None:
+    body = {"value": int(value)} if field_name == "p" else {"choices": [int(value)]}
+    for attempt in range(SAVE_RETRIES):
+        status, _, _ = await client.call(who, endpoint, "PUT", url, json=body, headers=headers)
+        if status == 200:
+            who.acked[field_name] = value
+            return
+        client.recorder.error(endpoint, status)
+        await asyncio.sleep(1.0 + attempt)  # attempt.js keeps the answer and resends it
+
+
+async def run_round(
+    plan: Plan, phones: list[str], checkpoint: Callable[[str], None], seed: int = 57
+) -> tuple[list[Contestant], Recorder]:
+    """Sign everyone in, then the spike, the answering, the close rush; return what happened.
+
+    ``checkpoint`` is called with "login_start", "round_start" and "round_end" as each phase begins or ends.
+    """
+    recorder = Recorder()
+    client = Client(plan, recorder)
+    rng = random.Random(seed)
+    people = [Contestant(phone, late=rng.random() < plan.late_share) for phone in phones]
+    try:
+        gate = asyncio.Semaphore(plan.login_concurrency)
+
+        async def signed_in(who: Contestant) -> bool:
+            async with gate:
+                return await sign_in(client, who)
+
+        checkpoint("login_start")
+        ok = await asyncio.gather(*(signed_in(who) for who in people))
+        ready = [who for who, fine in zip(people, ok, strict=True) if fine]
+
+        async def sit(who: Contestant, offset: float, own_rng: random.Random) -> None:
+            await asyncio.sleep(offset)
+            if await start(client, who):
+                await take(client, who, own_rng)
+
+        checkpoint("round_start")
+        await asyncio.gather(
+            *(sit(who, rng.uniform(0, plan.spike_seconds), random.Random(rng.random())) for who in ready)
+        )
+        checkpoint("round_end")
+    finally:
+        await client.close()
+    return people, recorder
