@@ -4,6 +4,7 @@ gthread workers: on 2 cores they hold the most requests without the poor tail la
 gevent (see docs/PERFORMANCE.md). Every value can be overridden with GUNICORN_CMD_ARGS.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -29,6 +30,15 @@ def on_starting(server):
     app = create_app()
     server.quiz_embedded_redis = app.extensions["quiz_embedded_redis"]
     server.quiz_embedded_redis.ensure_running(adopt=True)
+
+
+def post_worker_init(worker):
+    """Once the app is loaded, take its ~150,000 start-up objects out of the garbage collector's sight.
+
+    A full collection otherwise walks them all (56 ms measured) while every thread of the worker waits.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def on_exit(server):
