@@ -204,14 +204,13 @@ def replace_answer_key(client: redis.Redis, prefix: str, round_id: int, entries:
     submission scored meanwhile sees the old key or the new one, never an empty one."""
     live = RoundKeys(prefix, round_id).answer_key
     temp = RoundKeys(prefix + ":rebuild", round_id).answer_key
-    pipe = client.pipeline(transaction=True)
-    pipe.delete(temp)
+    # Plain commands, not a pipeline: a cluster client refuses RENAME in a pipeline (same slot or not).
+    client.delete(temp)
     if entries:
-        pipe.hset(temp, mapping={str(k): v for k, v in entries.items()})
-        pipe.rename(temp, live)
+        client.hset(temp, mapping={str(k): v for k, v in entries.items()})
+        client.rename(temp, live)
     else:
-        pipe.delete(live)
-    pipe.execute()
+        client.delete(live)
 
 
 def unscored(client: redis.Redis, prefix: str, round_id: int, attempt_ids: Sequence[int]) -> list[int]:
