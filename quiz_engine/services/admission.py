@@ -124,6 +124,12 @@ def _ms_of(span: timedelta) -> int:
     return int(span.total_seconds() * 1000)
 
 
+def has_running_attempt(session: Session, user_id: int) -> bool:
+    """Whether the contestant has an attempt in progress in any round (they never queue: see :func:`admit_start`)."""
+    running = select(Attempt.id).where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS)
+    return session.scalar(running) is not None
+
+
 def admit_start(
     session: Session,
     client: redis.Redis,
@@ -141,11 +147,6 @@ def admit_start(
     sends the contestant back to it (no paper is drawn, nothing is written), so that never queues either:
     their time is running there. Reads the database (one indexed row) but never writes to it.
     """
-    if rate <= 0:
-        return ADMITTED
-    running = session.scalar(
-        select(Attempt.id).where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS)
-    )
-    if running is not None:
+    if rate <= 0 or has_running_attempt(session, user_id):
         return ADMITTED
     return admit(client, prefix, round_id=round_id, user_id=user_id, now=now, rate=rate, burst=burst)

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from quiz_engine import __version__
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import Attempt, AttemptStatus, Contest, Round
+from quiz_engine.models import Contest, Round
 from quiz_engine.services import admission
 from quiz_engine.services.admission import Admission
 from quiz_engine.web import deps
@@ -71,7 +71,7 @@ def _door(round_id: int) -> Door | None:
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     round_ = db.session.scalar(select(Round).join(Contest).where(Round.id == round_id, Contest.is_published.is_(True)))
-    door = Door.of(round_) if round_ is not None and not round_.is_practice else None
+    door = Door.of(round_) if round_ is not None else None
     doors[round_id] = (time.monotonic() + CACHE_SECONDS, door)
     return door
 
@@ -97,10 +97,8 @@ def _queued(round_id: int) -> tuple[Door, Admission] | None:
     )
     if ticket.admitted:
         return None
-    running = db.session.execute(
-        select(Attempt.id).where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS)
-    ).first()
-    return None if running is not None else (door, ticket)
+    # Checked only once queued (the Redis ticket first), so an admitted start costs no extra read here.
+    return None if admission.has_running_attempt(db.session, user_id) else (door, ticket)
 
 
 def gate(respond: Callable[[Door, Admission], ResponseReturnValue]) -> Callable[..., Any]:
