@@ -43,12 +43,20 @@ class User(UserMixin, TimestampMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     #: Set when personal fields were anonymised after a contest; results are kept.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Raised by one at each sign-out. Part of :meth:`session_stamp`, so signing out ends every session
+    #: and "remember me" cookie of the account, copies included: they are signed cookies, not server rows.
+    session_epoch: Mapped[int] = mapped_column(default=0)
 
     unit: Mapped[Unit | None] = relationship()
 
     def session_stamp(self) -> str:
-        """Changes whenever the password does; a session carries it, so a new password ends old sessions."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        """Changes whenever the password or :attr:`session_epoch` does; a session and a "remember me"
+        cookie carry it, so a new password or a sign-out ends every one issued before."""
+        # Epoch 0 hashes the password hash alone, as before the epoch existed: adding the column did not
+        # sign anybody out (a mass sign-in at a round's start costs minutes of scrypt).
+        epoch = self.session_epoch or 0
+        material = f"{self.password_hash}#{epoch}" if epoch else self.password_hash
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember-me cookie: id and session stamp."""

@@ -9,7 +9,7 @@ import functools
 import re
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -191,6 +191,20 @@ def set_password(session: Session, user: User, password: str) -> None:
     check_password_rules(password, personal=_personal(user.phone, user.email))
     user.password_hash = generate_password_hash(password)
     session.flush()
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Revoke every session and "remember me" cookie of the account, on every device.
+
+    Sessions are signed cookies the server keeps no list of; each carries the account's
+    :meth:`~quiz_engine.models.User.session_stamp`, which this changes by raising ``session_epoch``.
+    Added to in the database, not in Python, so two devices signing out at once both count.
+    """
+    session.execute(
+        update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(user, ["session_epoch"])  # read afresh next time, with the new stamp
 
 
 @functools.cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale, gettext, lazy_gettext
+from flask_login import user_loaded_from_cookie
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
@@ -16,7 +17,7 @@ from quiz_engine import __version__
 from quiz_engine.extensions import db, login_manager
 from quiz_engine.models import User
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import answer_guard, localtime, rate_limits, sessions, static_assets
+from quiz_engine.web import answer_guard, deps, localtime, rate_limits, sessions, static_assets
 from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.certificates import bp as certificates_bp
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
+    user_loaded_from_cookie.connect(_renew_remember_cookie, app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(QuizError, _quiz_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -62,10 +64,39 @@ def init_app(app: Flask) -> None:
 
 
 def _load_user(session_id: str) -> User | None:
-    """The account a session names, if its password has not changed since (see ``User.get_id``)."""
+    """The account a session or remember cookie names, if it has not been signed out and its password
+    has not changed since (see ``User.get_id``); otherwise forget the stale id (see :func:`_forget`)."""
     user_id, stamp = User.parse_session_id(session_id)
     user = db.session.get(User, user_id) if user_id is not None else None
-    return user if user is not None and hmac.compare_digest(user.session_stamp(), stamp) else None
+    if user is not None and hmac.compare_digest(user.session_stamp(), stamp):
+        return user
+    _forget(session_id)
+    return None
+
+
+def _forget(session_id: str) -> None:
+    """Drop a revoked id from the session, and have the browser delete a remember cookie holding it.
+
+    Runs only when the loader refuses, never on a good request. Without it the revoked id would stay
+    in the session (Flask-Login copies the cookie's id there before asking the loader), and the
+    browser would keep sending the dead cookie: each request would load the account twice to refuse
+    it, and ``deps.session_user_id`` would go on naming the account.
+    """
+    if session.get("_user_id") == session_id:
+        session.pop("_user_id")
+        session.pop("_fresh", None)
+    if deps.remember_cookie_value() == session_id:
+        session["_remember"] = "clear"  # Flask-Login deletes the cookie on this response
+
+
+def _renew_remember_cookie(_app: Flask, **_extra: Any) -> None:
+    """Slide "remember me": when it has just restored a session, send the cookie again for another
+    ``REMEMBER_COOKIE_DURATION`` (30 days from the last visit, not from the sign-in).
+
+    Flask-Login sends the signal only on the request that read the cookie; later requests use the
+    restored session, so nothing is added to the others (answer saves above all).
+    """
+    session["_remember"] = "set"  # Flask-Login's own after-request hook writes the cookie
 
 
 def _wants_json() -> bool:

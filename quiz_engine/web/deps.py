@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request, session
 from flask_babel import get_locale
+from flask_login.config import COOKIE_NAME
+from flask_login.utils import decode_cookie
 
 from quiz_engine.models import User, utcnow
 from quiz_engine.services import audit, paper_pool
@@ -31,12 +33,35 @@ def origin() -> audit.Origin:
 
 
 def session_user_id() -> int | None:
-    """The signed-in user's id straight from the signed session cookie.
+    """The signed-in user's id from the signed session cookie, else from a valid "remember me" cookie.
 
-    The answer-saving endpoint uses this instead of ``current_user``: loading the account from the
-    database on every autosave would halve what one server can take (docs/PERFORMANCE.md).
+    The answer-saving endpoint, the start queue's gate and the rate-limit keys use this instead of
+    ``current_user``: loading the account from the database on every autosave would halve what one
+    server can take (docs/PERFORMANCE.md). It costs no database read: the session's id, or one HMAC
+    check of the remember cookie (a phone whose session cookie has expired but that was remembered is
+    recognised at a round's start without signing in again).
+
+    Only the signatures are checked, not the session stamp: a session or cookie revoked by a
+    sign-out or a new password still names its account here until the account is loaded (which
+    refuses it) or the cookie expires. Whatever acts on this id must check ownership itself, as the
+    answer-saving script does (docs/SECURITY.md, section 7).
     """
-    return User.parse_session_id(session.get("_user_id"))[0]
+    user_id = User.parse_session_id(session.get("_user_id"))[0]
+    if user_id is None:
+        user_id = User.parse_session_id(remember_cookie_value())[0]
+    return user_id
+
+
+def remember_cookie_value() -> str | None:
+    """What Flask-Login's "remember me" cookie holds (``User.get_id()``) if its signature is valid, else None.
+
+    None also once this session has been told to drop the cookie (a sign-out), as Flask-Login does.
+    """
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME))
+    if not cookie or session.get("_remember") == "clear":
+        return None
+    value = decode_cookie(cookie)  # HMAC-SHA512 under the secret key; None when forged or altered
+    return value if isinstance(value, str) else None
 
 
 def timezone() -> ZoneInfo:

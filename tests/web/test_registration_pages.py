@@ -151,6 +151,15 @@ def test_register_creates_the_account_and_signs_in_on_a_fresh_session(app: Flask
         assert event.ip_address == "127.0.0.1"
 
 
+def test_registering_remembers_the_device(app: Flask, client: FlaskClient) -> None:
+    ids = _contests(app, "thi")["thi"]
+    response = _register(client, ids)
+    assert response.status_code == 302
+    assert any(h.startswith("remember_token=") for h in response.headers.getlist("Set-Cookie"))
+    client.delete_cookie("session")  # the phone's browser was closed before the round starts
+    assert client.get("/auth/profile").status_code == 200
+
+
 def test_register_accepts_a_typed_day_month_year(app: Flask, client: FlaskClient) -> None:
     ids = _contests(app, "thi")["thi"]
     assert _register(client, ids, date_of_birth="17/05/1990").status_code == 302

@@ -46,7 +46,9 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(_l("Vui lòng nhập mật khẩu.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField(_l("Ghi nhớ đăng nhập trên thiết bị này"))
+    #: Ticked unless the person unticks it: a contestant signed in on their phone once should not have to
+    #: sign in again at a round's start, when thousands of sign-ins at once cost minutes of scrypt.
+    remember = BooleanField(_l("Ghi nhớ đăng nhập trên thiết bị này"), default=True)
     next = HiddenField()
 
 

@@ -21,6 +21,7 @@ from quiz_engine.web.auth.views import (
     bp,
     refuse,
     registration_rules,
+    remember_cookie_sent,
     render_form,
     signed_in_user,
 )
@@ -130,7 +131,9 @@ def change_password() -> ResponseReturnValue:
     except QuizError as exc:
         return refuse("auth/change_password.html", form, exc, **context)
     db.session.commit()
-    login_user(me)  # the new password ended every session, this one included: carry on in a fresh one
+    # The new password ended every session, this one included: carry on in a fresh one, and renew the
+    # "remember me" cookie if this browser had one (its stamp is now stale), so the choice made at sign-in holds.
+    login_user(me, remember=remember_cookie_sent())
     session.pop(MUST_CHANGE_PASSWORD, None)
     flash(gettext("Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã bị đăng xuất."), "success")
     return redirect(safe_next(form.next.data) or url_for("main.index"))

@@ -60,7 +60,7 @@ def register() -> ResponseReturnValue:
     except QuizError as exc:
         return refuse("auth/register.html", form, exc, contest=contest)
     db.session.commit()
-    start_session(user)
+    start_session(user, remember=True)  # as the sign-in form does by default: no new sign-in at the round's start
     flash(gettext("Đăng ký thành công. Chào mừng bạn đến với %(title)s!", title=contest.title), "success")
     return redirect(url_for("main.index"))
 

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 from flask_wtf import FlaskForm
 
 from quiz_engine.extensions import db
@@ -55,8 +56,17 @@ def refuse(template: str, form: FlaskForm, exc: QuizError, **context: Any) -> Re
     return render_template(template, form=form, **context), exc.status_code
 
 
+def remember_cookie_sent() -> bool:
+    """Whether this browser holds a "remember me" cookie (valid or not), i.e. asked to be remembered."""
+    return current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies
+
+
 def start_session(user: User, *, remember: bool = False) -> None:
-    """Sign ``user`` in on a fresh session, keeping only the chosen language."""
+    """Sign ``user`` in on a fresh session, keeping only the chosen language.
+
+    With ``remember`` Flask-Login also sets the "remember me" cookie (``REMEMBER_COOKIE_DURATION``),
+    which signs the person back in once the session cookie has expired or the browser was closed.
+    """
     locale = session.get("locale")
     session.clear()  # a new session at login: no fixation of a pre-login session id or token
     if locale:
@@ -95,11 +105,22 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    """End the session."""
-    audit.record(db.session, "auth.logout", now=utcnow(), actor_id=current_user.id, origin=request_origin())
+    """End the session here and every session and "remember me" cookie of the account elsewhere.
+
+    Those are signed cookies the server keeps no list of, so a copied one would outlive a sign-out
+    that only cleared this browser; raising the account's session epoch revokes them all. A person
+    signed in on a phone and a computer is signed out of both (docs/SECURITY.md).
+    """
+    me = signed_in_user()
+    audit.record(db.session, "auth.logout", now=utcnow(), actor_id=me.id, origin=request_origin())
+    accounts.end_sessions(db.session, me)
     db.session.commit()
+    had_remember_cookie = remember_cookie_sent()
     logout_user()
     session.clear()
+    if had_remember_cookie:
+        # logout_user asked for this, but session.clear() dropped the request: delete this browser's copy too.
+        session["_remember"] = "clear"
     flash(gettext("Bạn đã đăng xuất."), "info")
     return redirect(url_for("main.index"))
 
