@@ -28,8 +28,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     from quiz_engine import cli, config, export_runner, extensions, web
+    from quiz_engine.services import starts
 
     config.finalise(app)
+    starts.forget()  # per-process caches keyed by database ids: this app may be on another database
     extensions.init_app(app)
     export_runner.init_app(app)
     web.init_app(app)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import redis
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from quiz_engine.models import (
@@ -33,7 +33,7 @@ from quiz_engine.models import (
     VoidedQuestion,
     VoidMode,
 )
-from quiz_engine.services import attempt_state, paper_pool, papers
+from quiz_engine.services import attempt_state, paper_pool, papers, version_cache
 from quiz_engine.services.errors import ConflictError, NotFoundError, QuizError
 
 
@@ -75,23 +75,45 @@ def get_own_attempt(session: Session, attempt_id: int, user_id: int) -> Attempt:
     return attempt
 
 
+def limit_reached(
+    max_attempts: int | None, max_per_day: int | None, used: int, used_today: int
+) -> AttemptLimitError | None:
+    """The refusal when a round's or a day's attempts (voided ones not counted) are used up, else None."""
+    if max_attempts is not None and used >= max_attempts:
+        return AttemptLimitError(
+            f"Bạn đã dùng hết {max_attempts} lượt thi của đợt này.",
+            f"You have used all {max_attempts} attempts of this round.",
+        )
+    if max_per_day is not None and used_today >= max_per_day:
+        return AttemptLimitError(
+            f"Hôm nay bạn đã thi đủ {max_per_day} lượt; hãy quay lại vào ngày mai.",
+            f"You have taken {max_per_day} attempts today; come back tomorrow.",
+        )
+    return None
+
+
+def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """Midnight of ``now``'s day in ``tz``: where "attempts per day" are counted from."""
+    return now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def deadline_for(now: datetime, time_limit_seconds: int, closes_at: datetime) -> datetime:
+    """The earlier of the time limit from ``now`` and the round's close."""
+    return min(now + timedelta(seconds=time_limit_seconds), closes_at)
+
+
 def _check_limits(session: Session, round_: Round, user_id: int, now: datetime, tz: ZoneInfo) -> int:
     """Return the next attempt number, or refuse when a limit is reached."""
     mine = select(Attempt).where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
-    used = session.scalar(select(func.count()).select_from(mine.where(Attempt.status != AttemptStatus.VOID).subquery()))
-    if round_.max_attempts is not None and used >= round_.max_attempts:
-        raise AttemptLimitError(
-            f"Bạn đã dùng hết {round_.max_attempts} lượt thi của đợt này.",
-            f"You have used all {round_.max_attempts} attempts of this round.",
-        )
+    counted = mine.where(Attempt.status != AttemptStatus.VOID)
+    used = session.scalar(select(func.count()).select_from(counted.subquery()))
+    today = 0
     if round_.max_attempts_per_day is not None:
-        day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        today = mine.where(Attempt.started_at >= day_start, Attempt.status != AttemptStatus.VOID)
-        if session.scalar(select(func.count()).select_from(today.subquery())) >= round_.max_attempts_per_day:
-            raise AttemptLimitError(
-                f"Hôm nay bạn đã thi đủ {round_.max_attempts_per_day} lượt; hãy quay lại vào ngày mai.",
-                f"You have taken {round_.max_attempts_per_day} attempts today; come back tomorrow.",
-            )
+        today_stmt = counted.where(Attempt.started_at >= local_day_start(now, tz))
+        today = session.scalar(select(func.count()).select_from(today_stmt.subquery()))
+    refusal = limit_reached(round_.max_attempts, round_.max_attempts_per_day, used, today)
+    if refusal is not None:
+        raise refusal
     last = session.scalar(
         select(func.max(Attempt.number)).where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
     )
@@ -154,7 +176,7 @@ def start_attempt(
         group_id=registration.group_id,
         status=AttemptStatus.IN_PROGRESS,
         started_at=now,
-        deadline_at=min(now + timedelta(seconds=round_.time_limit_seconds), round_.closes_at),
+        deadline_at=deadline_for(now, round_.time_limit_seconds, round_.closes_at),
         question_count=len(paper),
         ip_address=ip_address,
         user_agent=(user_agent or "")[:255] or None,
@@ -334,6 +356,7 @@ def overdue_attempts(session: Session, now: datetime, limit: int = 500) -> list[
 @dataclass(frozen=True)
 class PaperQuestion:
     position: int
+    version_id: int
     text: str
     #: (bank position, text) in display order; correctness is never part of it.
     choices: list[tuple[int, str]]
@@ -354,10 +377,21 @@ class PaperView:
         return [q.position for q in self.questions if not q.selected]
 
 
+_PAPER_ITEMS = (
+    select(AttemptItem.position, AttemptItem.question_version_id, AttemptItem.choice_order, AttemptItem.selected)
+    .where(AttemptItem.attempt_id == bindparam("attempt_id"))
+    .order_by(AttemptItem.position)
+)
+
+
 def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> PaperView:
-    """The paper as the contestant sees it, with the answers saved so far and the true time left."""
+    """The paper as the contestant sees it, with the answers saved so far and the true time left.
+
+    Served to every contestant at a round's start, so it reads the paper with one Core query and takes
+    the questions' text from :mod:`version_cache` (versions never change).
+    """
     round_ = session.get(Round, attempt.round_id)
-    items = _paper(session, attempt)
+    items = session.connection().execute(_PAPER_ITEMS, {"attempt_id": attempt.id}).all()
     if attempt.status is AttemptStatus.IN_PROGRESS:
         saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
         chosen = {int(f): a.choices for f, a in saved.items() if f.isdigit()}
@@ -366,15 +400,17 @@ def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Atte
     else:
         chosen = {i.position: i.selected or [] for i in items}
         prediction = attempt.prediction
+    content = version_cache.contents(session, [i.question_version_id for i in items])
     questions = []
     for item in items:
-        texts = {c.position: c.text for c in item.question_version.choices}
+        version = content[item.question_version_id]
         questions.append(
             PaperQuestion(
                 position=item.position,
-                text=item.question_version.text,
-                choices=[(p, texts[p]) for p in item.choice_order],
-                multiple=len(item.question_version.correct_positions) > 1,
+                version_id=item.question_version_id,
+                text=version.text,
+                choices=[(p, version.choices[p]) for p in item.choice_order],
+                multiple=version.multiple,
                 selected=chosen.get(item.position, []),
             )
         )

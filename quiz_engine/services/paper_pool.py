@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
@@ -105,14 +105,29 @@ class PoolSettings:
 
 
 @dataclass(frozen=True)
+class MixItemFacts:
+    """A mix item's values without its ORM row, for a pool kept beyond the session that loaded it."""
+
+    bank_id: int
+    topic: str | None
+    difficulty: str | None
+    count: int
+
+
+@dataclass(frozen=True)
 class Pool:
     """The pre-drawn papers of one round for one mix (a group's own, or the common one)."""
 
     prefix: str
     round_id: int
     group_id: int | None  # None: the common mix
-    items: tuple[RoundMixItem, ...]
+    items: tuple[RoundMixItem | MixItemFacts, ...]
     signature: str
+
+    def detached(self) -> Pool:
+        """The same pool holding plain values, safe to keep after the session has closed."""
+        facts = tuple(MixItemFacts(m.bank_id, m.topic, m.difficulty, m.count) for m in self.items)
+        return Pool(self.prefix, self.round_id, self.group_id, facts, self.signature)
 
     @property
     def name(self) -> str:
@@ -194,7 +209,7 @@ def encode(paper: Sequence[papers.PaperItem]) -> str | None:
     )
 
 
-def decode(raw: str, items: Sequence[RoundMixItem]) -> list[papers.PaperItem] | None:
+def decode(raw: str, items: Sequence[RoundMixItem | MixItemFacts]) -> list[papers.PaperItem] | None:
     """The paper a string encodes, or None if it is malformed or does not fit ``items`` (counts per item)."""
     paper = []
     try:
@@ -214,23 +229,26 @@ def decode(raw: str, items: Sequence[RoundMixItem]) -> list[papers.PaperItem] | 
 # --- Taking a paper --------------------------------------------------------------------------------
 
 
-def _still_current(session: Session, items: Sequence[RoundMixItem], paper: Sequence[papers.PaperItem]) -> bool:
+_CURRENT = (
+    select(
+        QuestionVersion.id,
+        Question.current_version_id,
+        Question.is_active,
+        Question.bank_id,
+        Question.topic,
+        Question.difficulty,
+    )
+    .join(Question, Question.id == QuestionVersion.question_id)
+    .where(QuestionVersion.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _still_current(
+    session: Session, items: Sequence[RoundMixItem | MixItemFacts], paper: Sequence[papers.PaperItem]
+) -> bool:
     """Whether each question is still the current version of an active question matching its mix item."""
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                QuestionVersion.id,
-                Question.current_version_id,
-                Question.is_active,
-                Question.bank_id,
-                Question.topic,
-                Question.difficulty,
-            )
-            .join(Question, Question.id == QuestionVersion.question_id)
-            .where(QuestionVersion.id.in_([p.version_id for p in paper]))
-        )
-    }
+    found = session.connection().execute(_CURRENT, {"ids": [p.version_id for p in paper]})
+    rows = {row.id: row for row in found}
     for entry in paper:
         row, item = rows.get(entry.version_id), items[entry.mix_index]
         if (
@@ -248,14 +266,17 @@ def _still_current(session: Session, items: Sequence[RoundMixItem], paper: Seque
 def take_paper(
     session: Session, client: redis.Redis, prefix: str, round_: Round, group_id: int | None
 ) -> list[papers.PaperItem] | None:
-    """Take a pre-drawn paper for a contestant of ``group_id``, or None (the caller draws live).
+    """Take a pre-drawn paper for a contestant of ``group_id``, or None (the caller draws live)."""
+    pool = pool_for(prefix, round_, group_id)
+    return None if pool is None else take_from(session, client, pool)
+
+
+def take_from(session: Session, client: redis.Redis, pool: Pool) -> list[papers.PaperItem] | None:
+    """Take a paper from ``pool``, or None.
 
     None when the pool is empty, when Redis cannot be reached, or after :data:`STALE_TRIES` stale
     papers in a row (each is discarded: it was popped and is not put back).
     """
-    pool = pool_for(prefix, round_, group_id)
-    if pool is None:
-        return None
     for _ in range(STALE_TRIES):
         try:
             raw = client.lpop(pool.list_key)

@@ -6,17 +6,54 @@ so Redis never holds state the database does not (STYLE.md §10.2).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 import redis
-from flask import current_app, request
+from flask import g, request, session
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import Attempt, AttemptStatus, Round
-from quiz_engine.services import admission, attempt_state, attempts, audit, scoring
+from quiz_engine.models import Attempt, AttemptStatus, Round, User
+from quiz_engine.services import admission, attempt_state, attempts, audit, scoring, starts
 from quiz_engine.web import deps
+
+
+def quick_start(round_id: int) -> int | None:
+    """Start the common case cheaply (:mod:`quiz_engine.services.starts`); return the attempt's id.
+
+    Only for a contestant the start gate admitted in this request (so the queue was asked) and whose
+    signed session names the account; the service checks the session's stamp itself, so the account is
+    not loaded. None whenever :func:`start` must run instead (behind ``login_required``), with nothing
+    written.
+    """
+    user_id, stamp = User.parse_session_id(session.get("_user_id"))
+    if user_id is None or g.get("quiz_start_admitted") != user_id:
+        return None
+    try:
+        started = starts.quick_start(
+            db.session,
+            redis_client(),
+            deps.redis_prefix(),
+            round_id=round_id,
+            user_id=user_id,
+            stamp=stamp,
+            now=deps.now(),
+            tz=deps.timezone(),
+            origin=deps.origin(),
+        )
+        if started is None:
+            db.session.rollback()
+            return None
+        db.session.commit()  # the record first: the 2xx follows only a committed start
+    except IntegrityError:
+        db.session.rollback()  # a simultaneous start won the race: the full path returns that attempt
+        return None
+    # Recorded already; if Redis is away the paper page restores the state when it is back (touch).
+    with contextlib.suppress(redis.RedisError, OSError):
+        starts.open_in_redis(db.session, redis_client(), deps.redis_prefix(), started)
+    return started.attempt_id
 
 
 def start(round_: Round) -> Attempt:
@@ -27,6 +64,7 @@ def start(round_: Round) -> Attempt:
     """
     now = deps.now()
     if round_.is_open(now):  # a refusal (not open yet, closed) needs no place in the queue
+        rate, burst = deps.admission_limits()
         ticket = admission.admit_start(
             db.session,
             redis_client(),
@@ -34,8 +72,8 @@ def start(round_: Round) -> Attempt:
             round_id=round_.id,
             user_id=current_user.id,
             now=now,
-            rate=float(current_app.config["ADMISSION_RATE"]),
-            burst=int(current_app.config["ADMISSION_BURST"]),
+            rate=rate,
+            burst=burst,
         )
         if not ticket.admitted:
             raise admission.QueuedError(ticket)

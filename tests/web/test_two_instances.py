@@ -16,6 +16,7 @@ import http.cookiejar
 import io
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -28,6 +29,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,11 @@ from quiz_engine.models import (
     Question,
     QuestionBank,
     Role,
+    Round,
     User,
     utcnow,
 )
-from quiz_engine.services import accounts, attempt_state, leaderboards
+from quiz_engine.services import accounts, attempt_state, leaderboards, paper_pool
 from quiz_engine.services.leaderboards import RoundKeys
 from tests import contest_fixture
 from tests.conftest import PASSWORD, TEST_DATABASE_URL
@@ -628,3 +631,66 @@ def test_a_bank_previewed_on_one_instance_is_imported_on_the_other(app: Flask, s
     assert redis.keys(f"{PREFIX}:upload:*") == []
     assert _actions(app)[-1] == "bank.import"
     _assert_nothing_kept_locally(servers)
+
+
+def _workers(server: Server) -> set[int]:
+    """The pids of a gunicorn master's worker processes."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == server.process.pid:
+                    found.add(int(proc.name))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def test_an_acknowledged_start_survives_a_worker_kill(app: Flask, servers: tuple[Server, Server]) -> None:
+    """The cheap start commits before it answers: once the contestant has the 302, killing every worker of
+    the instance that served it (SIGKILL: no cleanup runs) loses nothing, and the attempt goes on elsewhere."""
+    a, b = servers
+    redis = app.extensions["quiz_redis"]
+    with app.app_context():
+        round_id = contest_fixture.build(db.session, per_paper=5).round.id
+        round_ = db.session.get(Round, round_id)
+        settings = paper_pool.PoolSettings(timedelta(hours=1), 1.0, 1, 10, 10)
+        paper_pool.prepare_round(
+            db.session, redis, PREFIX, round_, settings=settings, now=utcnow(), rng=random.Random(3), count=2
+        )
+        pool = paper_pool.pool_for(PREFIX, round_, None)
+        assert pool is not None
+        drawn = paper_pool.decode(redis.lindex(pool.list_key, 0), pool.items)
+    me = Browser()
+    assert sign_in(me, a, CONTESTANT, CONTESTANT_PASSWORD).status == 302
+    contest_page = me.get(a, "/contests/thi")
+    workers = _workers(a)
+    assert len(workers) == 2
+    started = me.post(a, f"/rounds/{round_id}/start", {"csrf_token": csrf_in(contest_page.text)})
+    for pid in workers:  # the answer has arrived: now every worker of A dies at once
+        os.kill(pid, signal.SIGKILL)
+    assert started.status == 302 and re.fullmatch(r"/attempts/\d+", started.location), started.location
+    attempt_id = int(started.location.rsplit("/", 1)[1])
+
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.status is AttemptStatus.IN_PROGRESS
+        assert [(i.position, i.question_version_id, i.choice_order) for i in attempt.items] == [
+            (p.position, p.version_id, p.choice_order) for p in drawn
+        ]
+        assert _actions(app).count("attempt.start") == 1
+    assert redis.llen(pool.list_key) == 1  # the cheap start took the pre-drawn paper
+
+    # The contestant carries on through B: the paper, its Redis state, an autosave.
+    page = me.get(b, started.location)
+    assert page.status == 200 and page.text.count('class="card question"') == 5
+    save_url = _found(r'data-position="0"\s+data-save-url="([^"]+)"', page.text)
+    saved = me.put(b, save_url, {"choices": [drawn[0].choice_order[0]]}, csrf_in(page.text))
+    assert saved.status == 200 and saved.json()["status"] == "saved", saved.text
+    # A's master has replaced its workers, and they serve the same attempt.
+    deadline = time.monotonic() + 30
+    while len(_workers(a) - workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_workers(a) - workers) == 2 and not workers & _workers(a)
+    _wait_healthy(a)
+    assert me.get(a, started.location).status == 200

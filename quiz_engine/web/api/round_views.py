@@ -44,11 +44,18 @@ def open_rounds() -> ResponseReturnValue:
 
 
 @bp.post("/rounds/<int:round_id>/attempts")
+@rate_limits.limiter.exempt  # its limit is counted by the start gate's script
 @start_gate.gate(lambda _door, ticket: queued(QueuedError(ticket)))  # first: queued costs no account load
-@api_login_required
-@rate_limits.attempt_start
 def start_attempt(round_id: int) -> ResponseReturnValue:
     """Start an attempt (or get the one in progress in this round): 201 with its summary."""
+    attempt_id = attempt_flow.quick_start(round_id)  # checks the session's account without loading it
+    if attempt_id is not None:
+        return jsonify(attempt_summary(db.session.get(Attempt, attempt_id))), 201
+    return _start_attempt(round_id)
+
+
+@api_login_required
+def _start_attempt(round_id: int) -> ResponseReturnValue:
     round_ = db.get_or_404(Round, round_id)
     try:
         attempt = attempt_flow.start(round_)
@@ -64,6 +71,6 @@ def queued(exc: QueuedError) -> ResponseReturnValue:
         "error": exc.message(deps.locale()),
         "code": "queued",
         "status": 503,
-        "queue": {"position": ticket.position, "wait_seconds": ticket.wait_seconds},
+        "queue": {"position": ticket.position, "wait_seconds": ticket.wait_seconds, "wait_ms": ticket.wait_ms},
     }
     return jsonify(body), 503, {"Retry-After": str(ticket.wait_seconds)}

@@ -59,14 +59,20 @@ def show_contest(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/rounds/<int:round_id>/start")
+@rate_limits.limiter.exempt  # its limit is counted by the start gate's script; Flask-Limiter's hook skips it
 @start_gate.gate(start_gate.waiting_page)  # first: a queued start costs no account load and no rate-limit count
-@login_required
-@rate_limits.attempt_start
 def start_round(round_id: int) -> ResponseReturnValue:
-    """Start (or resume) an attempt and open its paper."""
+    """Start (or resume) an attempt and open its paper (the form's CSRF token is checked app-wide)."""
+    attempt_id = attempt_flow.quick_start(round_id)  # checks the session's account without loading it
+    if attempt_id is not None:
+        return redirect(url_for("contest.take_attempt", attempt_id=attempt_id))
+    return _start_round(round_id)
+
+
+@login_required
+def _start_round(round_id: int) -> ResponseReturnValue:
+    """Every other start: not the common case, or nothing pre-drawn (the full path, with its refusals)."""
     round_ = db.get_or_404(Round, round_id)
-    if not AttemptActionForm().validate_on_submit():
-        abort(400)
     try:
         attempt = attempt_flow.start(round_)
     except QueuedError as exc:
@@ -88,6 +94,7 @@ def _own(attempt_id: int) -> Attempt:
 
 
 @bp.get("/attempts/<int:attempt_id>")
+@rate_limits.limiter.exempt  # no limit: every contestant loads it at a round's start; skip Flask-Limiter's hook
 @login_required
 def take_attempt(attempt_id: int) -> ResponseReturnValue:
     """The paper: all questions on one page, answers saved so far, the server's time left."""
