@@ -16,6 +16,9 @@ worker_connections = threads * 2
 graceful_timeout = 10
 timeout = 30
 accesslog = "-"
+# Each worker's heartbeat touches a file after every event it handles; on a disk-backed /tmp (overlay
+# filesystems above all) that costs a slow syscall per request. /dev/shm is memory (gunicorn's docs advise it).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 # gunicorn 24+ opens a control socket at one fixed path per user; instances would collide on it.
 control_socket_disable = True
 wsgi_app = "wsgi:app"

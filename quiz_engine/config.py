@@ -50,9 +50,12 @@ class Config:
     BANK_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     #: Largest request body accepted (bytes); question-bank uploads are the largest legitimate ones.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-    #: Connection-pool settings for PostgreSQL (ignored for SQLite).
-    DATABASE_POOL_SIZE = 5
-    DATABASE_MAX_OVERFLOW = 10
+    #: Connections each app process keeps open to PostgreSQL (ignored for SQLite). 0 means one per thread of a
+    #: gunicorn worker (QUIZ_THREADS, 8 by default): then no request waits for a connection, and none is
+    #: opened and closed per request, which costs PostgreSQL a new backend process each time (the sizing rule
+    #: is in docs/DEPLOYMENT.md). The overflow serves the export threads.
+    DATABASE_POOL_SIZE = 0
+    DATABASE_MAX_OVERFLOW = 2
     DATABASE_POOL_RECYCLE = 1800
     #: Rate limits (see quiz_engine/web/rate_limits.py), in Flask-Limiter's notation; several may be
     #: joined with ";". Sign-in limits count failed attempts only.
@@ -67,21 +70,27 @@ class Config:
     PAPER_POOL_LEAD_MINUTES = 60
     #: Papers kept ready per round and mix: the registrations it serves × PAPER_POOL_FACTOR, at least
     #: PAPER_POOL_MIN (people register on the day too) and at most PAPER_POOL_MAX (a 20-question paper
-    #: takes about 250 bytes of Redis, so 5,000 take about 1.3 MB). `maintain` refills what starts use.
-    PAPER_POOL_FACTOR = 0.5
+    #: takes about 250 bytes of Redis, so 20,000 take about 5 MB). `maintain` refills what starts use.
+    #: One per registration: at a synchronised start everyone may come at once, and a start that must
+    #: draw its paper live costs several times one that takes a ready paper (docs/PERFORMANCE.md).
+    PAPER_POOL_FACTOR = 1.0
     PAPER_POOL_MIN = 50
-    PAPER_POOL_MAX = 5000
+    PAPER_POOL_MAX = 20000
     #: Most papers one `quiz maintain` run draws, all rounds together (1,000 20-question papers from a
     #: 2,000-question bank take about 0.2 s of one core), so a run stays short.
     PAPER_POOL_BATCH = 2000
     #: Starts admitted per second in one round, across all app instances; beyond it contestants wait in a
-    #: fair queue (a waiting page that continues on its own). 0 turns the queue off. A start costs about
-    #: 20 ms of one core with a pre-drawn paper (35 ms drawing live from a 2,000-question bank) on the
-    #: embedded SQLite, so 25 a second keeps starts to about half a core and leaves the rest for autosaves.
-    ADMISSION_RATE = 25.0
-    #: Starts admitted at once before anyone has to wait, so a quiet round queues nobody. Kept small: each
-    #: start with its paper page costs ~25 ms of a core, so a burst of 100 at a spike is 2.5 s of CPU.
-    ADMISSION_BURST = 20
+    #: fair queue (a waiting page that continues on its own). "auto" follows capacity: the cores of the app
+    #: hosts running now (each renews a heartbeat in Redis) × ADMISSION_STARTS_PER_CORE, so the queue engages
+    #: only when the servers would otherwise fall behind. A number fixes the rate; 0 turns the queue off.
+    ADMISSION_RATE = "auto"
+    #: Starts (each with its paper page) one app core sustains while the autosaves of those already writing
+    #: keep their latency: measured by `make bench` on a 2-core host (docs/PERFORMANCE.md, "Admission").
+    ADMISSION_STARTS_PER_CORE = 65.0
+    #: Cores this host counts for; 0 means all the machine has. Set it where a container's CPU quota is smaller.
+    ADMISSION_CORES = 0
+    #: Starts admitted at once before anyone has to wait; "auto" is a quarter of a second of the rate.
+    ADMISSION_BURST = "auto"
     #: Seconds between refreshes of the organizer's live dashboard.
     DASHBOARD_REFRESH_SECONDS = 15
     #: Excel exports: threads per app process that build them (each holds one export's rows in flight).
@@ -123,7 +132,7 @@ def finalise(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_size": app.config["DATABASE_POOL_SIZE"],
+            "pool_size": int(app.config["DATABASE_POOL_SIZE"]) or int(os.environ.get("QUIZ_THREADS", 8)),
             "max_overflow": app.config["DATABASE_MAX_OVERFLOW"],
             "pool_recycle": app.config["DATABASE_POOL_RECYCLE"],
             "pool_pre_ping": True,

@@ -1,5 +1,5 @@
-"""Admission to start a round at a steady rate: a fair queue in Redis, so a synchronised start never
-overloads the database.
+"""Admission to start a round at the rate the servers sustain: a fair queue in Redis, so a synchronised start
+never overloads them.
 
 Each contestant asking to start gets a ticket: the moment their start is due. Tickets are handed out
 in order of asking, ``1 / rate`` seconds apart once the burst is used up, so across every app instance
@@ -11,6 +11,12 @@ reserved in turn). One Lua script (:data:`_ADMIT`) issues or reads the ticket at
   ``ceil((due - now) × rate)`` and the wait ``due - now``;
 - asking again keeps the ticket (and the place); once due it passes, and stays admitted for
   :data:`KEEP` (retries pass); after that a new ticket is issued on the next ask.
+
+The rate follows capacity unless it is set (``ADMISSION_RATE``): :func:`live_cores` adds up the cores of
+the app hosts that are running (each renews a heartbeat in Redis), and :func:`admission_rate` multiplies them
+by the starts one core sustains, each with its paper page, while leaving room for the autosaves of those
+already writing (``ADMISSION_STARTS_PER_CORE``, measured by ``make bench``: docs/PERFORMANCE.md). So the queue
+engages only when the servers would otherwise fall behind, and a deployment with more hosts admits more.
 
 Keys (the round's hash tag, one Cluster slot): ``{prefix}:{r:<round>}:adm:tickets`` (hash: user ->
 due, ms) and ``{prefix}:{r:<round>}:adm:last`` (due of the last ticket issued). Both expire when the
@@ -25,11 +31,12 @@ Nothing here writes to the database.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Attempt, AttemptStatus
@@ -40,20 +47,27 @@ KEEP = timedelta(minutes=10)
 
 _ADMIT = """
 local now, interval, burst, keep = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local due = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
-if due and now > due + keep then due = nil end
-if not due then
-  local last = tonumber(redis.call('GET', KEYS[2])) or 0
-  due = math.max(last, now - burst * interval) + interval
-  local text = string.format('%.3f', due)
-  redis.call('SET', KEYS[2], text)
-  redis.call('HSET', KEYS[1], ARGV[1], text)
-  local ttl = math.ceil(due - now + keep)
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
+if interval > 0 then
+  local due = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+  if due and now > due + keep then due = nil end
+  if not due then
+    local last = tonumber(redis.call('GET', KEYS[2])) or 0
+    due = math.max(last, now - burst * interval) + interval
+    local text = string.format('%.3f', due)
+    redis.call('SET', KEYS[2], text)
+    redis.call('HSET', KEYS[1], ARGV[1], text)
+    local ttl = math.ceil(due - now + keep)
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
+  if due > now then return {0, math.ceil((due - now) / interval), math.ceil(due - now)} end
 end
-if due <= now then return {1, 0, 0} end
-return {0, math.ceil((due - now) / interval), math.ceil(due - now)}
+for i = 3, #KEYS do
+  local hits = redis.call('INCR', KEYS[i])
+  if hits == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[6 + 2 * (i - 3) + 1]) end
+  if hits > tonumber(ARGV[6 + 2 * (i - 3)]) then return {-1, 0, math.max(1, redis.call('PTTL', KEYS[i]))} end
+end
+return {1, 0, 0}
 """
 
 
@@ -62,8 +76,13 @@ class Admission:
     admitted: bool
     #: Place in the queue (1 = next); 0 when admitted.
     position: int = 0
-    #: Estimated wait in milliseconds; 0 when admitted.
+    #: Estimated wait in milliseconds; 0 when admitted. Clients come back after this, not the rounded
+    #: ``Retry-After``: whole seconds would bring a second's admissions back at the same instant.
     wait_ms: int = 0
+    #: The rate the queue moves at (starts per second), for the waiting page's estimate of the place.
+    rate: float = field(default=0.0, compare=False)
+    #: Admitted by the queue but over the contestant's own start limit: refuse (429) for ``wait_ms``.
+    limited: bool = False
 
     @property
     def wait_seconds(self) -> int:
@@ -89,6 +108,48 @@ class QueuedError(QuizError):
         self.ticket = ticket
 
 
+#: How long a host's heartbeat counts its cores towards the capacity (each process renews it more often).
+HEARTBEAT_TTL = timedelta(seconds=30)
+
+_CAPACITY = """
+local now = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. (now + tonumber(ARGV[4])))
+local cores, stale = 0, {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local value = entries[i + 1]
+  local bar = string.find(value, '|', 1, true)
+  if tonumber(string.sub(value, bar + 1)) < now then
+    stale[#stale + 1] = entries[i]
+  else
+    cores = cores + tonumber(string.sub(value, 1, bar - 1))
+  end
+end
+if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return cores
+"""
+
+
+def capacity_key(prefix: str) -> str:
+    return f"{prefix}:capacity:cores"
+
+
+def live_cores(client: redis.Redis, prefix: str, *, host: str, cores: int, now: datetime) -> int:
+    """Count ``host``'s ``cores`` for :data:`HEARTBEAT_TTL` and return the cores of every host counted now.
+
+    Each app host (a machine, whatever its processes) writes one field, so several instances behind a
+    load balancer add up and a host that stops is forgotten within the TTL. Redis errors propagate.
+    """
+    args = [host, str(cores), str(_ms(now)), str(_ms_of(HEARTBEAT_TTL))]
+    return int(client.register_script(_CAPACITY)(keys=[capacity_key(prefix)], args=args))
+
+
+def admission_rate(starts_per_core: float, cores: int) -> float:
+    """Starts per second a round admits when the rate follows capacity: what the live cores sustain."""
+    return max(1.0, starts_per_core * cores)
+
+
 def tickets_key(prefix: str, round_id: int) -> str:
     return f"{prefix}:{{r:{round_id}}}:adm:tickets"
 
@@ -101,33 +162,65 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def limit_key(prefix: str, round_id: int, user_id: int, index: int) -> str:
+    """The counter of one of a contestant's start limits in a round (fixed window from the first start)."""
+    return f"{prefix}:{{r:{round_id}}}:adm:limit:{user_id}:{index}"
+
+
 def admit(
-    client: redis.Redis, prefix: str, *, round_id: int, user_id: int, now: datetime, rate: float, burst: int
+    client: redis.Redis,
+    prefix: str,
+    *,
+    round_id: int,
+    user_id: int,
+    now: datetime,
+    rate: float,
+    burst: int,
+    limits: Sequence[tuple[int, int]] = (),
 ) -> Admission:
     """Issue or read ``user_id``'s ticket for ``round_id`` and say whether it may start now.
 
     :param rate: starts admitted per second across all instances; 0 (or less) admits everyone.
     :param burst: starts admitted at once before anyone queues (at least 1).
+    :param limits: the contestant's own start limits, ``(starts, window seconds)`` pairs (``RATE_LIMIT_ATTEMPT_START``),
+        counted in the same script once the queue admits (a wait in the queue never counts), so the limit
+        costs the start no round trip of its own; over one, the answer is :attr:`Admission.limited`.
     """
-    if rate <= 0:
+    if rate <= 0 and not limits:
         return ADMITTED
     keys = [tickets_key(prefix, round_id), last_key(prefix, round_id)]
-    args = [str(user_id), str(_ms(now)), f"{1000 / rate:.3f}", str(max(1, burst)), str(_ms_of(KEEP))]
+    keys += [limit_key(prefix, round_id, user_id, index) for index in range(len(limits))]
+    interval = f"{1000 / rate:.3f}" if rate > 0 else "0"
+    args = [str(user_id), str(_ms(now)), interval, str(max(1, burst)), str(_ms_of(KEEP))]
+    args += [str(n) for amount, seconds in limits for n in (amount, seconds * 1000)]
     try:
         admitted, position, wait_ms = client.register_script(_ADMIT)(keys=keys, args=args)
     except (redis.RedisError, OSError):
-        return ADMITTED  # fail open: the rate limits and the database are the last line
-    return ADMITTED if admitted else Admission(False, int(position), int(wait_ms))
+        return ADMITTED  # fail open: the database is the last line
+    if admitted == 1:
+        return ADMITTED
+    if admitted == -1:
+        return Admission(False, 0, int(wait_ms), rate, limited=True)
+    return Admission(False, int(position), int(wait_ms), rate)
 
 
 def _ms_of(span: timedelta) -> int:
     return int(span.total_seconds() * 1000)
 
 
+_RUNNING = (
+    select(Attempt.id)
+    .where(Attempt.user_id == bindparam("user_id"), Attempt.status == AttemptStatus.IN_PROGRESS)
+    .limit(1)
+)
+
+
 def has_running_attempt(session: Session, user_id: int) -> bool:
-    """Whether the contestant has an attempt in progress in any round (they never queue: see :func:`admit_start`)."""
-    running = select(Attempt.id).where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS)
-    return session.scalar(running) is not None
+    """Whether the contestant has an attempt in progress in any round (they never queue: see :func:`admit_start`).
+
+    Asked of every contestant the queue turns away at a spike, so it is one prebuilt Core statement.
+    """
+    return session.connection().execute(_RUNNING, {"user_id": user_id}).first() is not None
 
 
 def admit_start(

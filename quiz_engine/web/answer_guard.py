@@ -22,9 +22,9 @@ from typing import Any
 
 from flask import current_app, request, session
 from flask_wtf.csrf import generate_csrf
-from limits import parse_many
 
 from quiz_engine.extensions import csrf
+from quiz_engine.web import rate_limits
 
 _PURPOSE = b"quiz-answer-save:"
 
@@ -64,11 +64,6 @@ def csrf_checked(view: Callable[..., Any]) -> Callable[..., Any]:
     return csrf.exempt(checked)
 
 
-@functools.lru_cache(maxsize=8)
-def _parsed(setting: str) -> tuple[tuple[int, int], ...]:
-    return tuple((item.amount, item.get_expiry()) for item in parse_many(setting))
-
-
 def save_limits() -> tuple[tuple[int, int], ...]:
     """``RATE_LIMIT_ANSWER_SAVE`` as ``(saves, window seconds)`` pairs (read on each request)."""
-    return _parsed(current_app.config["RATE_LIMIT_ANSWER_SAVE"])
+    return rate_limits.parsed(current_app.config["RATE_LIMIT_ANSWER_SAVE"])

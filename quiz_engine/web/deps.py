@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import redis
 from flask import current_app, request, session
 from flask_babel import get_locale
 from flask_login.config import COOKIE_NAME
 from flask_login.utils import decode_cookie
 
 from quiz_engine.models import User, utcnow
-from quiz_engine.services import audit, paper_pool
+from quiz_engine.services import admission, audit, paper_pool
 
 
 def now() -> datetime:
@@ -62,6 +67,39 @@ def remember_cookie_value() -> str | None:
         return None
     value = decode_cookie(cookie)  # HMAC-SHA512 under the secret key; None when forged or altered
     return value if isinstance(value, str) else None
+
+
+def admission_limits() -> tuple[float, int]:
+    """The start queue's rate (starts per second per round) and burst: as set, or following capacity.
+
+    ``ADMISSION_RATE = "auto"`` (the default) admits what the live app hosts sustain
+    (:func:`admission.admission_rate`); the cores are re-read from Redis at most every
+    :data:`CAPACITY_REFRESH_SECONDS`, renewing this host's heartbeat. ``ADMISSION_BURST = "auto"``
+    lets one second's worth in at once before anyone waits.
+    """
+    config = current_app.config
+    rate = _auto_rate() if config["ADMISSION_RATE"] == "auto" else float(config["ADMISSION_RATE"])
+    burst = max(1, round(rate / 4)) if config["ADMISSION_BURST"] == "auto" else int(config["ADMISSION_BURST"])
+    return rate, burst
+
+
+#: Seconds a process reuses the capacity it read (each refresh renews its host's heartbeat).
+CAPACITY_REFRESH_SECONDS = 10.0
+
+
+def _auto_rate() -> float:
+    cached = current_app.extensions.get("quiz_admission_rate")
+    if cached is not None and cached[0] > time.monotonic():
+        return float(cached[1])
+    config = current_app.config
+    cores = int(config["ADMISSION_CORES"]) or os.cpu_count() or 1
+    with contextlib.suppress(redis.RedisError, OSError):  # else this host alone: the gate fails open anyway
+        cores = admission.live_cores(
+            current_app.extensions["quiz_redis"], redis_prefix(), host=socket.gethostname(), cores=cores, now=now()
+        )
+    rate = admission.admission_rate(float(config["ADMISSION_STARTS_PER_CORE"]), cores)
+    current_app.extensions["quiz_admission_rate"] = (time.monotonic() + CAPACITY_REFRESH_SECONDS, rate)
+    return rate
 
 
 def timezone() -> ZoneInfo:

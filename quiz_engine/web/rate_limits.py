@@ -10,6 +10,7 @@ long to wait. If Redis is away the limits are skipped rather than locking everyo
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -17,6 +18,7 @@ from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
 
 from quiz_engine.services import accounts
 from quiz_engine.services.errors import QuizError
@@ -72,7 +74,6 @@ login_by_address = limiter.shared_limit(
 registration = limiter.shared_limit(
     _setting("RATE_LIMIT_REGISTER_ADDRESS"), scope="register", key_func=client_address, methods=["POST"]
 )
-attempt_start = limiter.shared_limit(_setting("RATE_LIMIT_ATTEMPT_START"), scope="attempt-start")
 answer_save = limiter.shared_limit(_setting("RATE_LIMIT_ANSWER_SAVE"), scope="answer-save", key_func=_attempt)
 export = limiter.shared_limit(_setting("RATE_LIMIT_EXPORT"), scope="export")
 
@@ -86,12 +87,29 @@ def retry_after_seconds() -> int:
 
 
 def _limited(_exc: RateLimitExceeded) -> ResponseReturnValue:
+    return refused(retry_after_seconds())
+
+
+def refused(seconds: int) -> ResponseReturnValue:
+    """429 with ``Retry-After`` and how long to wait, as a page or as JSON: every limit answers alike."""
     from quiz_engine.web import error_response  # the app's one way of answering an error
 
-    seconds = retry_after_seconds()
     message = gettext("Bạn thao tác quá nhanh. Vui lòng thử lại sau %(n)d giây.", n=seconds)
     body, status = error_response(429, message, "rate_limited")  # type: ignore[misc]
     return body, status, {"Retry-After": str(seconds)}
+
+
+@functools.lru_cache(maxsize=16)
+def parsed(setting: str) -> tuple[tuple[int, int], ...]:
+    """A limit in Flask-Limiter's notation (``"10 per minute; 50 per hour"``) as ``(amount, seconds)`` pairs,
+    for the hot paths that count their limit inside their own Redis script."""
+    return tuple((item.amount, item.get_expiry()) for item in parse_many(setting))
+
+
+def start_limits() -> tuple[tuple[int, int], ...]:
+    """``RATE_LIMIT_ATTEMPT_START``, counted per contestant and round by the start queue's script
+    (:func:`quiz_engine.services.admission.admit`), not by a Flask-Limiter round trip of its own."""
+    return parsed(current_app.config["RATE_LIMIT_ATTEMPT_START"])
 
 
 def init_app(app: Flask) -> None:

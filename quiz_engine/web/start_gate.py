@@ -1,12 +1,13 @@
 """The first door of a start request: when the round is busy, answer "wait your turn" for almost nothing.
 
-At a synchronised start thousands of contestants press "start" within seconds, and most of them must
+At a synchronised start thousands of contestants press "start" within seconds, and many of them must
 wait (:mod:`quiz_engine.services.admission`). Those are answered here, before the account is loaded
-from the database, the rate limit is counted or the full page layout is rendered: identity from the
-signed session, the round's times from a few-seconds cache, the ticket from one Redis script, and a
-slim waiting page (or the API's 503). Only a queued contestant costs one indexed read, to let anyone
-with an attempt running through to resume it. Everyone admitted goes on to the full start, which
-checks the same ticket again (:func:`quiz_engine.web.attempt_flow.start`).
+from the database or the full page layout is rendered: identity from the signed session, the round's
+times from a few-seconds cache, the ticket from one Redis script (which also counts the contestant's own
+start limit, ``RATE_LIMIT_ATTEMPT_START``), and a slim waiting page (or the API's 503). Only a queued
+contestant costs one indexed read, to let anyone with an attempt running through to resume it. Everyone
+admitted goes on to the cheap start (:func:`quiz_engine.web.attempt_flow.quick_start`), or to the full
+one, which checks the same ticket again (:func:`quiz_engine.web.attempt_flow.start`).
 
 The cache holds copies of database rows for a few seconds per process; no instance needs another's.
 """
@@ -18,10 +19,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 from sqlalchemy import select
 
 from quiz_engine import __version__
@@ -29,7 +34,7 @@ from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, Round
 from quiz_engine.services import admission
 from quiz_engine.services.admission import Admission
-from quiz_engine.web import deps
+from quiz_engine.web import deps, rate_limits, template_gettext
 
 #: Seconds a round's times and title are reused before being read again.
 CACHE_SECONDS = 5.0
@@ -77,15 +82,14 @@ def _door(round_id: int) -> Door | None:
 
 
 def _queued(round_id: int) -> tuple[Door, Admission] | None:
-    config = current_app.config
-    rate = float(config["ADMISSION_RATE"])
     user_id = deps.session_user_id()
-    if rate <= 0 or user_id is None:
-        return None
+    if user_id is None:
+        return None  # not signed in: the view's login_required answers
     now = deps.now()
     door = _door(round_id)
     if door is None or not door.opens_at <= now < door.closes_at:
         return None  # the full start explains why it cannot start
+    rate, burst = deps.admission_limits()
     ticket = admission.admit(
         redis_client(),
         deps.redis_prefix(),
@@ -93,23 +97,29 @@ def _queued(round_id: int) -> tuple[Door, Admission] | None:
         user_id=user_id,
         now=now,
         rate=rate,
-        burst=int(config["ADMISSION_BURST"]),
+        burst=burst,
+        limits=rate_limits.start_limits(),
     )
     if ticket.admitted:
+        g.quiz_start_admitted = user_id  # the cheap start may follow (attempt_flow.quick_start)
         return None
+    if ticket.limited:
+        return door, ticket
     # Checked only once queued (the Redis ticket first), so an admitted start costs no extra read here.
     return None if admission.has_running_attempt(db.session, user_id) else (door, ticket)
 
 
 def gate(respond: Callable[[Door, Admission], ResponseReturnValue]) -> Callable[..., Any]:
-    """Answer with ``respond(door, ticket)`` while the contestant must wait; otherwise run the view."""
+    """Answer with ``respond(door, ticket)`` while the contestant must wait, 429 past their own start limit
+    (``RATE_LIMIT_ATTEMPT_START``, counted by the same script as the queue); otherwise run the view."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def gated(round_id: int, **kwargs: Any) -> Any:
             waiting = _queued(round_id)
             if waiting is not None:
-                return respond(*waiting)
+                door, ticket = waiting
+                return rate_limits.refused(ticket.wait_seconds) if ticket.limited else respond(door, ticket)
             return view(round_id=round_id, **kwargs)
 
         return gated
@@ -117,9 +127,40 @@ def gate(respond: Callable[[Door, Admission], ResponseReturnValue]) -> Callable[
     return decorator
 
 
+#: Stand-ins for what differs from one waiting page to the next (the page is rendered once per round and language).
+_POSITION, _POSITION_TEXT, _WAIT_SECONDS, _WAIT_TEXT, _WAIT_MS, _RATE, _TOKEN = (
+    f"\x00{name}\x00" for name in ("position", "position_text", "wait_s", "wait_text", "wait_ms", "rate", "token")
+)
+_STANDIN_TICKET = SimpleNamespace(position=_POSITION, wait_seconds=_WAIT_SECONDS, wait_ms=_WAIT_MS, rate=_RATE)
+
+
 def waiting_page(door: Door, ticket: Admission) -> ResponseReturnValue:
     """The queue's waiting page: 200, so in-app browsers and proxies show it rather than an error page of theirs."""
-    # Straight from the template, without the context processors: Flask-Login's would load the account.
-    template = current_app.jinja_env.get_template("contest/waiting.html")
-    page = template.render(door=door, ticket=ticket, current_locale=deps.locale(), app_version=__version__)
-    return page, 200, {"Retry-After": str(ticket.wait_seconds), "Cache-Control": "no-store"}
+    language = template_gettext.language()
+    pages: dict[tuple[Door, str], str] = current_app.extensions.setdefault("quiz_waiting_pages", {})
+    page = pages.get((door, language))
+    if page is None:
+        # Straight from the template, without the context processors: Flask-Login's would load the account.
+        template = current_app.jinja_env.get_template("contest/waiting.html")
+        page = template.render(
+            door=door,
+            ticket=_STANDIN_TICKET,
+            position_text=_POSITION_TEXT,
+            wait_text=_WAIT_TEXT,
+            csrf_token=lambda: _TOKEN,
+            current_locale=language,
+            app_version=__version__,
+        )
+        if len(pages) > 256:  # rounds and their titles come and go: never grow without bound
+            pages.clear()
+        pages[(door, language)] = page
+    filled = (
+        page.replace(_POSITION_TEXT, str(escape(format_decimal(ticket.position))))
+        .replace(_WAIT_TEXT, str(escape(format_decimal(ticket.wait_seconds))))
+        .replace(_POSITION, str(ticket.position))
+        .replace(_WAIT_SECONDS, str(ticket.wait_seconds))
+        .replace(_WAIT_MS, str(ticket.wait_ms))
+        .replace(_RATE, str(ticket.rate))
+        .replace(_TOKEN, str(escape(generate_csrf())))
+    )
+    return filled, 200, {"Retry-After": str(ticket.wait_seconds), "Cache-Control": "no-store"}

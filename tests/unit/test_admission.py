@@ -113,3 +113,31 @@ def test_a_contestant_resuming_their_attempt_never_queues(session, redis_client)
     session.execute(Attempt.__table__.update().values(status=AttemptStatus.SUBMITTED))
     session.commit()
     assert not ask(setup.user_id, setup.round.id).admitted  # nothing running any more: they queue like anyone
+
+
+def test_start_limits_count_once_admitted_and_refuse_past_them(redis_client) -> None:
+    now, limits = utcnow(), ((2, 60),)
+    ask = lambda user: admission.admit(  # noqa: E731
+        redis_client, PREFIX, round_id=ROUND, user_id=user, now=now, rate=1.0, burst=1, limits=limits
+    )
+    assert ask(1).admitted
+    assert [ask(2).admitted for _ in range(4)] == [False] * 4  # queued: asking again counts nothing
+    now += timedelta(seconds=1)
+    assert ask(2).admitted and ask(2).admitted  # admitted: two counted starts (the second a resume)
+    refused = ask(2)
+    assert refused.limited and not refused.admitted and 59_000 < refused.wait_ms <= 60_000
+    assert refused.wait_seconds == 60
+    off = admission.admit(redis_client, PREFIX, round_id=ROUND, user_id=3, now=now, rate=0, burst=1, limits=limits)
+    assert off.admitted  # with the queue off the limit is still counted
+    assert redis_client.get(admission.limit_key(PREFIX, ROUND, 3, 0)) == "1"
+
+
+def test_capacity_adds_up_the_live_hosts_and_forgets_one_that_stopped(redis_client) -> None:
+    now = utcnow()
+    assert admission.live_cores(redis_client, PREFIX, host="app-1", cores=2, now=now) == 2
+    assert admission.live_cores(redis_client, PREFIX, host="app-2", cores=4, now=now) == 6
+    assert admission.live_cores(redis_client, PREFIX, host="app-1", cores=2, now=now) == 6  # a host counts once
+    later = now + admission.HEARTBEAT_TTL + timedelta(seconds=1)
+    assert admission.live_cores(redis_client, PREFIX, host="app-1", cores=2, now=later) == 2  # app-2 stopped
+    assert redis_client.hkeys(admission.capacity_key(PREFIX)) == ["app-1"]
+    assert admission.admission_rate(80.0, 6) == 480.0 and admission.admission_rate(80.0, 0) == 1.0

@@ -47,13 +47,23 @@ def test_instance_config_file_is_read(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not (instance / "secret_key").exists()
 
 
-def test_postgres_url_gets_pool_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str) -> None:
+@pytest.mark.parametrize(("threads", "pool"), [(None, 8), ("4", 4)])
+def test_postgres_url_gets_pool_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str, threads: str | None, pool: int
+) -> None:
+    """A connection per gunicorn thread: none waits for one, and none is opened and closed per request
+    (a new PostgreSQL backend each time): docs/DEPLOYMENT.md."""
     monkeypatch.setenv("QUIZ_INSTANCE_PATH", str(tmp_path))
+    if threads is None:
+        monkeypatch.delenv("QUIZ_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("QUIZ_THREADS", threads)
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u:p@127.0.0.1/db", "REDIS_URL": redis_url, "SECRET_KEY": "x"}
     )
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 5
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True
+    assert (options["pool_size"], options["max_overflow"]) == (pool, 2)
 
 
 @pytest.mark.parametrize(
@@ -71,3 +81,4 @@ def test_a_shared_database_refuses_per_instance_keys_and_redis(
         create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u:p@127.0.0.1/db", **settings})
     assert "Cơ sở dữ liệu dùng chung" in str(refused.value) and "a shared database" in str(refused.value)
     assert list(tmp_path.iterdir()) == []  # no key generated, no embedded Redis started
+

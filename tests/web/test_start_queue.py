@@ -2,7 +2,9 @@
 database), admission once the clock moves on, resuming without queueing, and the organizer's button that
 draws papers ahead of time."""
 
+import random
 import re
+import socket
 from datetime import timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AuditEvent, Role, Round, utcnow
-from quiz_engine.services import paper_pool
+from quiz_engine.services import admission, paper_pool
 from quiz_engine.web import deps
 from tests import contest_fixture
 from tests.web.test_api import conforms
@@ -81,6 +83,47 @@ def test_the_waiting_page_keeps_the_place_and_the_start_goes_through_once_due(ap
     assert third.post(start).status_code == 302
 
 
+def _record(app: Flask, redis_client, round_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Everything a start writes: rows in every table, pre-drawn papers, attempt state in Redis."""
+    with app.app_context():
+        rows = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    state = sorted(k for k in redis_client.scan_iter(match=f"quiz:{{r:{round_id}}}:*") if ":adm:" not in k)
+    return {"rows": rows, "papers": _ready(app, redis_client, round_id), "redis": state}
+
+
+def test_a_queued_start_writes_nothing_and_takes_no_paper(app, world, clock, redis_client) -> None:
+    with app.app_context():
+        round_ = db.session.get(Round, world["round"])
+        settings = paper_pool.PoolSettings(timedelta(hours=1), 1.0, 1, 100, 100)
+        paper_pool.prepare_round(
+            db.session, redis_client, "quiz", round_, settings=settings, now=clock[0], rng=random.Random(1), count=5
+        )
+    first, second = _browser(app, "an@example.vn"), _browser(app, "binh@example.vn")
+    start = f"/rounds/{world['round']}/start"
+    assert first.post(start).status_code == 302  # the burst
+    before = _record(app, redis_client, world["round"])
+    assert before["papers"] == 4  # the admitted start took a pre-drawn paper
+    for _ in range(3):  # queued, and asking again while queued
+        assert second.post(start).status_code == 200
+        assert second.post(f"/api/v1/rounds/{world['round']}/attempts").status_code == 503
+    assert _record(app, redis_client, world["round"]) == before
+
+
+def test_waiting_in_the_queue_does_not_count_towards_the_start_limit(app, world, clock) -> None:
+    app.config["RATE_LIMIT_ATTEMPT_START"] = "2 per minute"
+    first, second = _browser(app, "an@example.vn"), _browser(app, "binh@example.vn")
+    start = f"/rounds/{world['round']}/start"
+    assert first.post(start).status_code == 302
+    assert [second.post(start).status_code for _ in range(5)] == [200] * 5  # five polls of the waiting page
+    clock[0] += timedelta(seconds=1)
+    assert second.post(start).status_code == 302  # admitted: its first counted start
+    assert second.post(start).status_code == 302  # the second (a resume)
+    refused = second.post(start)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Vui lòng thử lại sau" in refused.get_data(as_text=True)
+    assert _attempts(app, world["binh"]) == 1
+
+
 def test_resuming_an_attempt_never_queues(app, world, clock) -> None:
     first, second = _browser(app, "an@example.vn"), _browser(app, "binh@example.vn")
     start = f"/rounds/{world['round']}/start"
@@ -100,7 +143,7 @@ def test_the_api_answers_503_with_retry_after_and_the_place_in_the_queue(app, wo
     body = queued.get_json()
     conforms(body, "Queued")
     assert body["code"] == "queued" and body["status"] == 503
-    assert body["queue"] == {"position": 1, "wait_seconds": 1}
+    assert body["queue"] == {"position": 1, "wait_seconds": 1, "wait_ms": 1000}
     assert "vị trí 1 trong hàng chờ" in body["error"]
     assert _attempts(app, world["binh"]) == 0
     clock[0] += timedelta(seconds=1)
@@ -163,3 +206,23 @@ def test_only_the_contests_organizers_may_prepare_papers(app, world, organizer, 
     assert _ready(app, redis_client, world["round"]) == 0
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.prepare_papers")) is None
+
+
+def test_the_automatic_rate_follows_the_cores_of_the_live_app_hosts(app, world, clock, redis_client) -> None:
+    """ADMISSION_RATE "auto": this host's cores plus every other live host's, × the starts one core sustains;
+    the burst is a quarter of a second of it."""
+    app.config.update(ADMISSION_RATE="auto", ADMISSION_BURST="auto", ADMISSION_STARTS_PER_CORE=4, ADMISSION_CORES=2)
+    admission.live_cores(redis_client, "quiz", host="another-app-host", cores=2, now=clock[0])  # its heartbeat
+    for name in ("dung", "em"):
+        with app.app_context():
+            contest_fixture.register(db.session, db.session.get(Round, world["round"]).contest, f"{name}@example.vn")
+    browsers = [_browser(app, f"{n}@example.vn") for n in ("an", "binh", "chi", "dung", "em")]
+    start = f"/rounds/{world['round']}/start"
+    # 4 × 4 cores = 16 a second, so a burst of 4: the fifth waits one interval, 1/16 s.
+    assert [b.post(start).status_code for b in browsers[:4]] == [302] * 4
+    waiting = browsers[4].post(start)
+    assert waiting.status_code == 200
+    page = waiting.get_data(as_text=True)
+    assert 'data-rate="16.0"' in page and 'data-wait-ms="63"' in page  # the exact wait, not just Retry-After
+    hosts = sorted(redis_client.hkeys(admission.capacity_key("quiz")))
+    assert hosts == sorted(["another-app-host", socket.gethostname()])

@@ -10,9 +10,12 @@
   var position = document.getElementById("queue-position");
   if (!form || !wait || !position) { return; }
   var seconds = Math.max(1, Number(wait.dataset.waitSeconds) || 1);
+  // The exact wait when the server gives it: contestants whose turns fall within one second then come back
+  // spread over that second, as the queue admits them, rather than all at its end.
+  var waitMs = Number(wait.dataset.waitMs);
   var rate = Number(position.dataset.rate) || 0;
   var lang = document.documentElement.lang;
-  var due = Date.now() + seconds * 1000;
+  var due = Date.now() + (waitMs > 0 ? waitMs : seconds * 1000);
   var lastPlace = Date.now();
   var sent = false;
 
@@ -31,8 +34,8 @@
       return;
     }
     wait.textContent = wait.dataset.msgNow;
-    // A moment after the estimate (already rounded up), so the ticket is surely due when the form arrives.
-    if (now >= due + 300) {
+    // A moment after the estimate, so the ticket is surely due when the form arrives.
+    if (now >= due + 150) {
       sent = true;
       form.submit();
       return;

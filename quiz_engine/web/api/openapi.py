@@ -38,9 +38,10 @@ SCHEMAS: dict[str, Any] = {
                 ["queue"],
                 code={"const": "queued"},
                 queue=_obj(
-                    ["position", "wait_seconds"],
+                    ["position", "wait_seconds", "wait_ms"],
                     position={"type": "integer", "minimum": 1},
                     wait_seconds={"type": "integer", "minimum": 1},
+                    wait_ms={"type": "integer", "minimum": 0, "description": "The exact wait: come back after it"},
                 ),
             ),
         ]
