@@ -17,7 +17,16 @@ from quiz_engine import __version__
 from quiz_engine.extensions import db, login_manager
 from quiz_engine.models import User
 from quiz_engine.services.errors import QuizError
-from quiz_engine.web import answer_guard, deps, localtime, rate_limits, sessions, static_assets
+from quiz_engine.web import (
+    answer_guard,
+    deps,
+    localtime,
+    paper_html,
+    rate_limits,
+    sessions,
+    static_assets,
+    template_gettext,
+)
 from quiz_engine.web.api import bp as api_bp
 from quiz_engine.web.auth import bp as auth_bp
 from quiz_engine.web.certificates import bp as certificates_bp
@@ -61,6 +70,8 @@ def init_app(app: Flask) -> None:
     rate_limits.init_app(app)
     sessions.init_app(app)
     static_assets.init_app(app)
+    paper_html.init_app(app)
+    template_gettext.init_app(app)
 
 
 def _load_user(session_id: str) -> User | None:
