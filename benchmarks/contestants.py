@@ -1,7 +1,8 @@
 """Scripted contestants in one asyncio process: each does what the browser does, over real HTTP.
 
-A contestant signs in through the form, opens the contest page, and at the start spike posts the
-start form (waiting when the server queues it, as the waiting page does), loads the paper page,
+A contestant signs in through the form (or did so on an earlier day and holds the "remember me" cookie),
+comes back on the round's day with that cookie alone and opens the contest page, and at the start spike
+posts the start form (waiting when the server queues it, as the waiting page does), loads the paper page,
 autosaves each answer and the prediction with think time as ``attempt.js`` does (resending after a
 failure), submits the paper form, and opens the result page. A share of them keep their paper to the
 last seconds before the deadline: the close rush. Every answer and submission the server
@@ -29,6 +30,10 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SAVE_URL = re.compile(r'id="q-(\d+|prediction)"[^>]*?data-save-url="([^"]+)"', re.S)
 CHOICE = re.compile(r'name="q(\d+)" value="(\d+)"')
 REMAINING = re.compile(r'data-remaining-ms="(\d+)"')
+WAIT_MS = re.compile(r'data-wait-ms="(\d+)"')
+#: Flask-Login's "remember me" cookie: a contestant who signed in on this phone before holds only this.
+REMEMBER_COOKIE = "remember_token"
+RETURNING = "GET /contests/<slug> (returning: remember cookie only)"
 ATTEMPT_PATH = re.compile(r"/attempts/(\d+)$")
 SAVE_RETRIES = 5
 
@@ -62,6 +67,8 @@ class Contestant:
     acked: dict[str, str] = field(default_factory=dict)
     submitted: bool = False
     late: bool = False
+    #: When the contestant first pressed "start" (monotonic), until the paper is on the screen.
+    pressed_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,20 +133,31 @@ class Client:
 
 
 async def sign_in(client: Client, who: Contestant) -> bool:
+    """Sign in through the form, as on the first day (the form remembers the phone by default)."""
     status, _, body = await client.call(who, "GET /auth/login", "GET", "/auth/login")
     token = CSRF.search(body)
     if status != 200 or token is None:
         client.recorder.error("GET /auth/login", status)
         return False
-    form = {"csrf_token": token.group(1), "login": who.phone, "password": client.plan.password}
+    form = {"csrf_token": token.group(1), "login": who.phone, "password": client.plan.password, "remember": "y"}
     status, _, _ = await client.call(who, "POST /auth/login", "POST", "/auth/login", data=form)
-    if status != 302:
+    if status != 302 or REMEMBER_COOKIE not in who.cookies:
         client.recorder.error("POST /auth/login", status)
         return False
-    status, _, body = await client.call(who, "GET /contests/<slug>", "GET", f"/contests/{client.plan.contest_slug}")
+    return True
+
+
+async def come_back(client: Client, who: Contestant) -> bool:
+    """On the round's day: the browser kept only the "remember me" cookie; open the contest page.
+
+    No sign-in: the cookie restores the session on this request (one account read, no password hash).
+    """
+    who.cookies = {REMEMBER_COOKIE: who.cookies[REMEMBER_COOKIE]}
+    endpoint = RETURNING
+    status, _, body = await client.call(who, endpoint, "GET", f"/contests/{client.plan.contest_slug}")
     token = CSRF.search(body)
-    if status != 200 or token is None:
-        client.recorder.error("GET /contests/<slug>", status)
+    if status != 200 or token is None or "session" not in who.cookies:
+        client.recorder.error(endpoint, status)
         return False
     who.csrf = token.group(1)
     return True
@@ -147,7 +165,7 @@ async def sign_in(client: Client, who: Contestant) -> bool:
 
 async def start(client: Client, who: Contestant) -> bool:
     """Post the start form until admitted (the waiting page posts it again after its wait)."""
-    asked = time.monotonic()
+    who.pressed_at = time.monotonic()
     path = f"/rounds/{client.plan.round_id}/start"
     for _ in range(1000):
         status, headers, body = await client.call(
@@ -157,12 +175,14 @@ async def start(client: Client, who: Contestant) -> bool:
         found = ATTEMPT_PATH.search(location)
         if status == 302 and found:
             who.attempt_id = int(found.group(1))
-            client.recorder.admission_waits.append(time.monotonic() - asked)
             return True
         if status in (200, 429, 503):
-            # Queued (the waiting page) or told to slow down: wait as the page says, then post again.
+            # Queued (the waiting page) or told to slow down: wait as the page says (waiting.js: the exact
+            # wait and 150 ms more, else Retry-After), then post again.
             client.recorder.queued += 1
-            await asyncio.sleep(float(headers.get("Retry-After", "2")))
+            exact = WAIT_MS.search(body)
+            wait = int(exact.group(1)) / 1000 + 0.15 if exact else float(headers.get("Retry-After", "2"))
+            await asyncio.sleep(wait)
             token = CSRF.search(body)
             if token:
                 who.csrf = token.group(1)
@@ -181,6 +201,8 @@ async def take(client: Client, who: Contestant, rng: random.Random) -> None:
         client.recorder.error("GET /attempts/<id>", status)
         return
     loaded = time.monotonic()
+    if who.pressed_at is not None:
+        client.recorder.admission_waits.append(loaded - who.pressed_at)  # from the first press to the paper
     deadline = loaded + int(remaining.group(1)) / 1000
     csrf = token.group(1)
     urls = dict(SAVE_URL.findall(body))
@@ -225,11 +247,20 @@ async def save(
 
 
 async def run_round(
-    plan: Plan, phones: list[str], checkpoint: Callable[[str], None], seed: int = 57
+    plan: Plan,
+    phones: list[str],
+    checkpoint: Callable[[str], None],
+    remembered: Callable[[str], str],
+    *,
+    cold_sign_ins: int,
+    seed: int = 57,
 ) -> tuple[list[Contestant], Recorder]:
-    """Sign everyone in, then the spike, the answering, the close rush; return what happened.
+    """Sign in, come back on the round's day, then the spike, the answering, the close rush.
 
-    ``checkpoint`` is called with "login_start", "round_start" and "round_end" as each phase begins or ends.
+    The first ``cold_sign_ins`` contestants sign in through the form (that measures sign-ins a second); the
+    others signed in on an earlier day and hold the "remember me" cookie ``remembered(phone)`` gives (what
+    the form sets). On the round's day everyone comes back with that cookie alone and opens the contest page.
+    ``checkpoint`` is called with "login_start", "return_start", "round_start" and "round_end".
     """
     recorder = Recorder()
     client = Client(plan, recorder)
@@ -242,9 +273,20 @@ async def run_round(
             async with gate:
                 return await sign_in(client, who)
 
+        async def returned(who: Contestant) -> bool:
+            async with gate:
+                return await come_back(client, who)
+
         checkpoint("login_start")
-        ok = await asyncio.gather(*(signed_in(who) for who in people))
-        ready = [who for who, fine in zip(people, ok, strict=True) if fine]
+        cold = people[:cold_sign_ins]
+        ok = await asyncio.gather(*(signed_in(who) for who in cold))
+        signed = [who for who, fine in zip(cold, ok, strict=True) if fine]
+        for who in people[cold_sign_ins:]:
+            who.cookies = {REMEMBER_COOKIE: remembered(who.phone)}
+            signed.append(who)
+        checkpoint("return_start")
+        ok = await asyncio.gather(*(returned(who) for who in signed))
+        ready = [who for who, fine in zip(signed, ok, strict=True) if fine]
 
         async def sit(who: Contestant, offset: float, own_rng: random.Random) -> None:
             await asyncio.sleep(offset)

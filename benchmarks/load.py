@@ -1,4 +1,4 @@
-"""A whole contest round under load, on the real server, and the answer-save endpoint as a ratio (issue 9).
+"""A whole contest round under load, on the real server, and the answer-save endpoint as a ratio (issues 9, 14).
 
 1. Starts Redis, builds the database with the migrations, seeds the demo contest with two
    20-question rounds and N registered contestants, and starts gunicorn with the production config.
@@ -10,7 +10,9 @@
 
 Settings (environment): ``QUIZ_BENCH_CONTESTANTS`` (5000), ``QUIZ_BENCH_DATABASE_URL`` (a PostgreSQL
 database the benchmark may wipe; default a fresh SQLite file), ``QUIZ_BENCH_THINK`` ("5,15" seconds),
-``QUIZ_BENCH_TIME_LIMIT`` (360 s), ``QUIZ_BENCH_WRK_SECONDS`` (10). Traffic goes to 127.0.0.1 only.
+``QUIZ_BENCH_TIME_LIMIT`` (360 s), ``QUIZ_BENCH_WRK_SECONDS`` (10), ``QUIZ_BENCH_SIGN_INS`` (500: contestants
+who sign in through the form; the others hold the "remember me" cookie of an earlier sign-in). Traffic goes
+to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ TARGET_RATIO = 0.80
 TARGET_SAVE_P99 = 0.300
 TARGET_START_SUBMIT_P99 = 1.0
 RATIO_ATTEMPTS = 1000
+TARGET_START_CPU_MS = 4.0
+TARGET_PAPER_P99 = 30.0
+#: Starts (then papers) are measured at this share of the admission rate, the pace a spike admits them at
+#: (a gthread worker's cost per request falls as it gets busier), and under it, so none queues.
+COST_PACE_SHARE = 0.9
+#: Share of a core that admitted starts may take at a spike; the rest serves autosaves and the queue.
+ADMISSION_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -110,23 +119,104 @@ def verify(app, people: list[contestants.Contestant]) -> dict[str, int]:  # type
     return counts
 
 
-async def _open_ratio_attempts(plan: contestants.Plan, people: list[contestants.Contestant]) -> list[wrk_ratios.Target]:
-    """Start an attempt in the ratio round for each of ``people`` (signed in already)."""
+@dataclass(frozen=True)
+class Cost:
+    """Server CPU per request of one kind, served at a pace below capacity (nobody queued)."""
+
+    requests: int
+    queued: int
+    app_ms: float  # gunicorn's processes
+    database_ms: float  # PostgreSQL's processes (0 on SQLite, which runs inside gunicorn)
+
+
+def database_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process on this machine (0 when none runs)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / tick
+            except OSError:
+                continue
+    return total
+
+
+async def _paced(people: list[contestants.Contestant], per_second: float, step) -> None:  # type: ignore[no-untyped-def]
+    async def one(index: int, who: contestants.Contestant) -> None:
+        await asyncio.sleep(index / per_second)
+        await step(who)
+
+    await asyncio.gather(*(one(i, who) for i, who in enumerate(people)))
+
+
+def measure_start_cost(
+    plan: contestants.Plan, people: list[contestants.Contestant], server_pid: int, per_second: float
+) -> tuple[Cost, Cost, list[wrk_ratios.Target]]:
+    """Start an attempt in the ratio round for each of ``people`` (signed in, papers pre-drawn), then open
+    each paper, both at ``per_second`` (below capacity: the queue does not engage); the CPU of each phase
+    over its requests. The attempts are then the ones wrk saves answers to."""
+    return asyncio.run(_measure_start_cost(plan, people, server_pid, per_second))
+
+
+async def _measure_start_cost(
+    plan: contestants.Plan, people: list[contestants.Contestant], server_pid: int, per_second: float
+) -> tuple[Cost, Cost, list[wrk_ratios.Target]]:
     recorder = contestants.Recorder()
     client = contestants.Client(plan, recorder)
+
+    async def open_paper(who: contestants.Contestant) -> None:
+        status, _, _ = await client.call(who, "GET /attempts/<id>", "GET", f"/attempts/{who.attempt_id}")
+        if status != 200:
+            recorder.error("GET /attempts/<id>", status)
+
+    async def phase(who_steps: list[contestants.Contestant], step, endpoint: str) -> Cost:  # type: ignore[no-untyped-def]
+        queued_before = recorder.queued
+        app_before, db_before = load_stack.process_tree_cpu(server_pid), database_cpu()
+        await _paced(who_steps, per_second, step)
+        served = len(recorder.latencies[endpoint])
+        return Cost(
+            served,
+            recorder.queued - queued_before,
+            (load_stack.process_tree_cpu(server_pid) - app_before) / served * 1000,
+            (database_cpu() - db_before) / served * 1000,
+        )
+
     try:
         for who in people:
             who.attempt_id = None
-        await asyncio.gather(*(contestants.start(client, who) for who in people))
+        start_cost = await phase(people, lambda who: contestants.start(client, who), "POST /rounds/<id>/start")
+        started = [who for who in people if who.attempt_id is not None]
+        paper_cost = await phase(started, open_paper, "GET /attempts/<id>")
     finally:
         await client.close()
-    return [
+    if recorder.errors:
+        raise RuntimeError(f"start cost phase: {dict(recorder.errors)}")
+    targets = [
         wrk_ratios.Target(
             plan.round_id, who.attempt_id, "; ".join(f"{k}={v}" for k, v in who.cookies.items()), who.csrf
         )
-        for who in people
+        for who in started
         if who.attempt_id is not None
     ]
+    return start_cost, paper_cost, targets
+
+
+def remember_cookies(app, phones: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The "remember me" cookie each contestant's phone holds after signing in on an earlier day: what the
+    sign-in form sets (Flask-Login's signed ``User.get_id()``), made by the app's own code."""
+    from flask_login.utils import encode_cookie
+
+    from quiz_engine.extensions import db
+    from quiz_engine.models import User
+    from quiz_engine.services import accounts
+
+    wanted = {accounts.normalise_phone(p): p for p in phones}
+    with app.test_request_context():
+        users = db.session.scalars(select(User).where(User.phone.in_(list(wanted))))
+        return {wanted[u.phone]: encode_cookie(u.get_id()) for u in users}
 
 
 def main() -> None:
@@ -134,6 +224,7 @@ def main() -> None:
     think_min, think_max = (float(x) for x in os.environ.get("QUIZ_BENCH_THINK", "5,15").split(","))
     time_limit = int(os.environ.get("QUIZ_BENCH_TIME_LIMIT", 360))
     wrk_seconds = int(os.environ.get("QUIZ_BENCH_WRK_SECONDS", 10))
+    cold_sign_ins = min(count, int(os.environ.get("QUIZ_BENCH_SIGN_INS", 500)))
     wrk_ratios.wrk_binary()  # fail before minutes of set-up, not after
     from quiz_engine.models import utcnow
 
@@ -142,7 +233,9 @@ def main() -> None:
         app = load_stack.app_for(stack)
         load_stack.migrate(app)
         seeded = load_stack.seed(app, count, time_limit_seconds=time_limit, now=utcnow())
-        load_stack.prepare_papers(stack, seeded.round_id)  # what `quiz maintain` does before a round opens
+        for round_id in (seeded.round_id, seeded.ratio_round_id):  # what `quiz maintain` does before they open
+            load_stack.prepare_papers(stack, round_id)
+        cookies = remember_cookies(app, seeded.phones)
         load_stack.start_server(stack)
         plan = contestants.Plan(
             base_url=stack.base_url,
@@ -168,7 +261,9 @@ def main() -> None:
                 *_cpu_busy(),
             )
 
-        people, recorder = asyncio.run(contestants.run_round(plan, seeded.phones, checkpoint))
+        people, recorder = asyncio.run(
+            contestants.run_round(plan, seeded.phones, checkpoint, cookies.__getitem__, cold_sign_ins=cold_sign_ins)
+        )
         checked = verify(app, people)
         if os.environ.get("QUIZ_BENCH_TIMELINE"):  # every request's start and latency, for a closer look
             Path(os.environ["QUIZ_BENCH_TIMELINE"]).write_text(
@@ -176,7 +271,9 @@ def main() -> None:
             )
         ready = [who for who in people if who.submitted][:RATIO_ATTEMPTS]
         ratio_plan = dataclasses.replace(plan, round_id=seeded.ratio_round_id)
-        targets = asyncio.run(_open_ratio_attempts(ratio_plan, ready))
+        starts_per_core = float(app.config["ADMISSION_STARTS_PER_CORE"])
+        pace = COST_PACE_SHARE * starts_per_core * (os.cpu_count() or 1)
+        start_cost, paper_cost, targets = measure_start_cost(ratio_plan, ready, server_pid, pace)
         samples = wrk_ratios.measure(
             stack.base_url, stack.folder, targets, seconds=wrk_seconds, server_pid=server_pid, rounds=3
         )
@@ -197,6 +294,11 @@ def main() -> None:
             checked=checked,
             samples=samples,
             ratio_attempts=len(targets),
+            start_cost=start_cost,
+            paper_cost=paper_cost,
+            cold_sign_ins=cold_sign_ins,
+            starts_per_core=starts_per_core,
+            pace=pace,
         )
         write_section(f"load-{backend}", body)
         print(body)
@@ -207,10 +309,12 @@ def main() -> None:
 def report(**r) -> str:  # type: ignore[no-untyped-def]
     rec: contestants.Recorder = r["recorder"]
     marks, checked, samples, plan = r["marks"], r["checked"], r["samples"], r["plan"]
-    login, start, end = marks["login_start"], marks["round_start"], marks["round_end"]
-    round_seconds, login_seconds = end.at - start.at, start.at - login.at
+    start_cost: Cost = r["start_cost"]
+    paper_cost: Cost = r["paper_cost"]
+    login, back, start, end = marks["login_start"], marks["return_start"], marks["round_start"], marks["round_end"]
+    round_seconds, login_seconds, back_seconds = end.at - start.at, back.at - login.at, start.at - back.at
     cores = os.cpu_count() or 1
-    login_share, round_share = login.share(start), start.share(end)
+    login_share, back_share, round_share = login.share(back), back.share(start), start.share(end)
 
     def shares(part: dict[str, float]) -> str:
         return (
@@ -218,7 +322,8 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
             f"gunicorn {part['server']:.0%}, Redis {part['redis']:.0%}"
         )
 
-    total_requests = sum(len(v) for v in rec.latencies.values())
+    before_round = ("GET /auth/login", "POST /auth/login", contestants.RETURNING)
+    round_requests = sum(len(v) for k, v in rec.latencies.items() if k not in before_round)
     errors = sum(rec.errors.values())
     lines = [
         "| Endpoint | Requests | p50 | p95 | p99 | max | Target (p99) |",
@@ -243,47 +348,78 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
         "| Endpoint | req/s (median of 3) | runs | vs B | p50 | p99 | errors | server CPU per request | wrk's CPU |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    per_request_us = {}
     for mode, label in wrk_ratios.ENDPOINTS.items():
         runs = samples[mode]
         rps = wrk_ratios.median(runs, "rps")
-        per_request = statistics.median(s.server_cpu / s.requests * 1e6 for s in runs)
+        per_request_us[mode] = statistics.median(s.server_cpu / s.requests * 1e6 for s in runs)
         wrk_share = statistics.median(s.wrk_cpu / (s.seconds * cores) * 100 for s in runs)
         ratio_rows.append(
             f"| {label} | {rps:,.0f} | {', '.join(f'{s.rps:,.0f}' for s in runs)} | {rps / b_rps:.2f} | "
             f"{wrk_ratios.median(runs, 'p50_ms'):.1f} ms | {wrk_ratios.median(runs, 'p99_ms'):.1f} ms | "
-            f"{sum(s.errors for s in runs)} | {per_request:.0f} µs | {wrk_share:.0f} % of {cores} cores |"
+            f"{sum(s.errors for s in runs)} | {per_request_us[mode]:.0f} µs | {wrk_share:.0f} % of {cores} cores |"
         )
     save_ratio = wrk_ratios.median(samples["save"], "rps") / b_rps
     lost = checked["answers_lost"] + checked["submissions_lost"]
+    start_p99 = _percentile(rec.latencies["POST /rounds/<id>/start"], 0.99)
+    saves = rec.latencies["PUT /api/.../answers/<n>"]
+    paper_p99 = _percentile(waits, 0.99)
+
+    def mark(ok: bool) -> str:
+        return "✅" if ok else "❌"
+
     verdicts = [
+        f"- Start, server CPU per request with a pre-drawn paper: **{start_cost.app_ms:.2f} ms** "
+        f"(target ≤ {TARGET_START_CPU_MS:g} ms): {mark(start_cost.app_ms <= TARGET_START_CPU_MS)}",
+        f"- From the first press of \"start\" to the paper, p99: **{paper_p99:.1f} s** "
+        f"(target ≤ {TARGET_PAPER_P99:g} s): {mark(paper_p99 <= TARGET_PAPER_P99)}",
+        f"- Start p99 **{start_p99 * 1000:.0f} ms** (target < 1 s): {mark(start_p99 < TARGET_START_SUBMIT_P99)}",
+        f"- Answer save p99 **{_percentile(saves, 0.99) * 1000:.0f} ms** through the spike and the round "
+        f"(target < 300 ms): {mark(_percentile(saves, 0.99) < TARGET_SAVE_P99)}",
         f"- Answer save at **{save_ratio:.2f}** of the JSON+HSET reference (target ≥ {TARGET_RATIO:.2f}): "
-        f"{'✅' if save_ratio >= TARGET_RATIO else '❌'}",
+        f"{mark(save_ratio >= TARGET_RATIO)}",
         f"- {r['count']:,} contestants through the round: **{errors} errors**, **{lost} lost** "
         f"({checked['answers']:,} acknowledged answers and predictions, {checked['submissions']:,} acknowledged "
-        f"submissions, all looked up in the database afterwards): {'✅' if errors == 0 and lost == 0 else '❌'}",
+        f"submissions, all looked up in the database afterwards): {mark(errors == 0 and lost == 0)}",
     ]
     error_lines = "".join(f"\n- {what}: {n}" for what, n in rec.errors.most_common(10))
-    round_requests = total_requests - 3 * r["count"]  # the sign-in phase made three per contestant
     sign_ins = len(rec.latencies["POST /auth/login"])
-    per_sign_in_ms = (start.server - login.server) / sign_ins * 1000
+    returning = len(rec.latencies[contestants.RETURNING])
+    per_sign_in_ms = (back.server - login.server) / max(1, sign_ins) * 1000
+    per_return_ms = (start.server - back.server) / max(1, returning) * 1000
     per_contestant = (end.server - start.server) / r["count"]
     per_round_request_us = (end.server - start.server) / round_requests * 1e6
+    pair_ms = start_cost.app_ms + paper_cost.app_ms
+    sustained = 1000 / pair_ms * ADMISSION_SHARE
     summary = [
         "| | |",
         "|---|---|",
-        f"| Sign-in phase | {login_seconds:.0f} s: {sign_ins / login_seconds:,.1f} sign-ins/s, gunicorn CPU "
-        f"{per_sign_in_ms:.0f} ms per sign-in (scrypt); {shares(login_share)} |",
+        f"| Cold sign-ins (first day, through the form) | {sign_ins:,} in {login_seconds:.0f} s: "
+        f"**{sign_ins / login_seconds:,.1f} sign-ins/s**, gunicorn CPU {per_sign_in_ms:.0f} ms per sign-in (scrypt); "
+        f"{shares(login_share)} |",
+        f"| Returning contestants (round day, remember cookie, no sign-in) | {returning:,} contest pages in "
+        f"{back_seconds:.0f} s: {returning / back_seconds:,.0f}/s, gunicorn CPU {per_return_ms:.1f} ms each; "
+        f"{shares(back_share)} |",
         f"| Round phase | {round_seconds:.0f} s, {round_requests:,} requests: "
-        f"{round_requests / round_seconds:,.0f} req/s; "
-        f"{shares(round_share)} |",
+        f"{round_requests / round_seconds:,.0f} req/s; {shares(round_share)} |",
         f"| gunicorn CPU per contestant (start to result) | {per_contestant:.3f} s: {per_round_request_us:,.0f} µs "
         f"per request on average |",
         f"| Start requests answered with the waiting page | {rec.queued:,} |",
-        f'| From first "start" to the paper | p50 {statistics.median(waits):.1f} s, '
-        f"p99 {_percentile(waits, 0.99):.1f} s, max {max(waits):.1f} s |",
+        f'| From the first press of "start" to the paper | p50 {statistics.median(waits):.1f} s, '
+        f"p99 {paper_p99:.1f} s, max {max(waits):.1f} s |",
         f"| Errors (unexpected status or no answer) | {errors} |",
     ]
-    return f"""## A whole round under load, {r["backend"]} (issue 9)
+    cost_rows = [
+        "| Request | Requests | Queued | gunicorn CPU per request | PostgreSQL CPU per request | Target |",
+        "|---|---|---|---|---|---|",
+        f"| Start (`POST /rounds/<id>/start`, pre-drawn paper) | {start_cost.requests:,} | {start_cost.queued} | "
+        f"**{start_cost.app_ms:.2f} ms** | {start_cost.database_ms:.2f} ms | ≤ {TARGET_START_CPU_MS:g} ms "
+        f"{mark(start_cost.app_ms <= TARGET_START_CPU_MS)} |",
+        f"| Paper page (`GET /attempts/<id>`) | {paper_cost.requests:,} | — | {paper_cost.app_ms:.2f} ms | "
+        f"{paper_cost.database_ms:.2f} ms | |",
+        f"| Answer save (wrk, below) | | — | {per_request_us['save'] / 1000:.2f} ms | — | |",
+    ]
+    return f"""## A whole round under load, {r["backend"]} (issues 9 and 14)
 
 {machine()}
 gunicorn with the project's `gunicorn.conf.py` (gthread, {cores} workers × 8 threads, 16 connections each,
@@ -291,6 +427,17 @@ access log on), {r["backend"]} via the app's own settings, Redis {r["redis_versi
 append-only persistence (everysec). The load generators run on the same {cores} cores.
 
 {chr(10).join(verdicts)}
+
+### What a start costs
+{start_cost.requests:,} contestants start an attempt in a second round (papers pre-drawn by `quiz papers prepare`),
+then open their papers, both at {r["pace"]:.0f} a second ({COST_PACE_SHARE:.0%} of the admission rate, the pace a
+spike admits them at, so the queue does not engage). CPU is the server's over the requests served.
+
+{chr(10).join(cost_rows)}
+
+A start with its paper page costs {pair_ms:.1f} ms of gunicorn CPU, so one core sustains
+{1000 / pair_ms:,.0f} a second, and {sustained:,.0f} at {ADMISSION_SHARE:.0%} of the core (the rest for autosaves
+and the queue): the measure behind `ADMISSION_STARTS_PER_CORE` (config: {r["starts_per_core"]:g}).
 
 ### The answer-save endpoint against references on the same server (wrk)
 wrk 1 thread, 32 connections, {samples["save"][0].seconds:.0f} s per run, the three endpoints alternating
@@ -301,11 +448,15 @@ processes' CPU time over the requests served.
 {chr(10).join(ratio_rows)}
 
 ### Scripted contestants (one asyncio process, aiohttp, {plan.connections} pooled connections)
-{r["count"]:,} contestants sign in through the form ({plan.login_concurrency} at a time), open the contest page,
-then all press "start" within {plan.spike_seconds:.0f} s (the spike), load the paper page, save 20 answers and a
-prediction with {plan.think_min:g}–{plan.think_max:g} s of think time each, submit the paper form and open the
-result. {plan.late_share:.0%} of them wait to the last 1–6 s before their deadline ({r["time_limit"]} s after their
-start) to submit: the close rush. Latency runs from issuing the request (pool wait included).
+{r["cold_sign_ins"]:,} contestants sign in through the form ({plan.login_concurrency} at a time); the other
+{r["count"] - r["cold_sign_ins"]:,} signed in on an earlier day and hold the "remember me" cookie the form sets. On the
+round's day all {r["count"]:,} come back with that cookie alone and open the contest page (no sign-in), then all
+press "start" within {plan.spike_seconds:.0f} s (the spike), waiting as the waiting page says when queued (its exact
+wait), load the paper page, save 20 answers and a prediction with {plan.think_min:g}–{plan.think_max:g} s of think
+time each, submit the paper form and open the result. {plan.late_share:.0%} of them wait to the last 1–6 s before
+their deadline ({r["time_limit"]} s after their start) to submit: the close rush. Latency runs from issuing the
+request (pool wait included); "from the first press to the paper" runs from the first start request to the
+paper page received.
 
 {chr(10).join(summary)}
 {error_lines}
