@@ -115,14 +115,23 @@ end
 return {correct, counted, 1}
 """
 
-_STARTED = """
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[1], 'started', 1)
-  redis.call('HINCRBY', KEYS[1], 'in_progress', 1)
-  if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[1], 'u:' .. ARGV[2] .. ':started', 1) end
+
+def count_start_lua(stats: str, started: str, attempt: str, unit: str) -> str:
+    """Lua that counts a newly started attempt once (a re-opened Redis state is not counted again).
+
+    The arguments are the Lua expressions holding the stats key, the started-set key, the attempt id and
+    the unit id (``''`` for none), so the cheap start's script (:mod:`starts`) counts a start exactly so.
+    """
+    return f"""
+if redis.call('SADD', {started}, {attempt}) == 1 then
+  redis.call('HINCRBY', {stats}, 'started', 1)
+  redis.call('HINCRBY', {stats}, 'in_progress', 1)
+  if {unit} ~= '' then redis.call('HINCRBY', {stats}, 'u:' .. {unit} .. ':started', 1) end
 end
-return 1
 """
+
+
+_STARTED = count_start_lua("KEYS[1]", "KEYS[2]", "ARGV[1]", "ARGV[2]") + "return 1\n"
 
 
 def _tag(prefix: str, round_id: int) -> str:

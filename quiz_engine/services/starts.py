@@ -56,21 +56,21 @@ from quiz_engine.services.audit import Origin
 #: Round plans kept per process.
 PLAN_CACHE_SIZE = 64
 
-_OPEN = """
+_OPEN = (
+    """
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'accept_until', ARGV[2], 'status', 'open', 'layout', ARGV[3])
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('EXPIREAT', KEYS[2], ARGV[4])
-if redis.call('SADD', KEYS[5], ARGV[5]) == 1 then
-  redis.call('HINCRBY', KEYS[4], 'started', 1)
-  redis.call('HINCRBY', KEYS[4], 'in_progress', 1)
-  if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[4], 'u:' .. ARGV[6] .. ':started', 1) end
-end
+"""
+    + leaderboards.count_start_lua("KEYS[4]", "KEYS[5]", "ARGV[5]", "ARGV[6]")
+    + """
 local missing = {}
 for i = 7, #ARGV do
   if redis.call('HEXISTS', KEYS[3], ARGV[i]) == 0 then missing[#missing + 1] = ARGV[i] end
 end
 return missing
 """
+)
 
 
 @dataclass(frozen=True)
