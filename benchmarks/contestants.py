@@ -35,6 +35,8 @@ WAIT_MS = re.compile(r'data-wait-ms="(\d+)"')
 REMEMBER_COOKIE = "remember_token"
 RETURNING = "GET /contests/<slug> (returning: remember cookie only)"
 ATTEMPT_PATH = re.compile(r"/attempts/(\d+)$")
+#: The paper page names its own address (a start that draws a paper ahead of time answers with the page).
+PAPER_PAGE = re.compile(r'data-page-url="/attempts/(\d+)"')
 SAVE_RETRIES = 5
 
 
@@ -69,6 +71,8 @@ class Contestant:
     late: bool = False
     #: When the contestant first pressed "start" (monotonic), until the paper is on the screen.
     pressed_at: float | None = None
+    #: The paper page when the start answered with it (else the contestant loads it).
+    paper: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,11 @@ async def start(client: Client, who: Contestant) -> bool:
         location = headers.get("Location", "")
         found = ATTEMPT_PATH.search(location)
         if status == 302 and found:
-            who.attempt_id = int(found.group(1))
+            who.attempt_id, who.paper = int(found.group(1)), None
+            return True
+        paper = PAPER_PAGE.search(body) if status == 200 else None
+        if paper:  # the start answered with the paper itself
+            who.attempt_id, who.paper = int(paper.group(1)), body
             return True
         if status in (200, 429, 503):
             # Queued (the waiting page) or told to slow down: wait as the page says (waiting.js: the exact
@@ -192,10 +200,19 @@ async def start(client: Client, who: Contestant) -> bool:
     return False
 
 
-async def take(client: Client, who: Contestant, rng: random.Random) -> None:
-    """Load the paper, answer every question with think time, predict, submit, read the result."""
-    page = f"/attempts/{who.attempt_id}"
+async def _paper(client: Client, who: Contestant, page: str) -> tuple[int, str]:
+    if who.paper is not None:  # the start brought it
+        body, who.paper = who.paper, None
+        return 200, body
     status, _, body = await client.call(who, "GET /attempts/<id>", "GET", page)
+    return status, body
+
+
+async def take(client: Client, who: Contestant, rng: random.Random) -> None:
+    """Load the paper (unless the start brought it), answer every question with think time, predict, submit,
+    read the result."""
+    page = f"/attempts/{who.attempt_id}"
+    status, body = await _paper(client, who, page)
     token, remaining = CSRF.search(body), REMAINING.search(body)
     if status != 200 or token is None or remaining is None:
         client.recorder.error("GET /attempts/<id>", status)

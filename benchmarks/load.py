@@ -371,7 +371,7 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     verdicts = [
         f"- Start, server CPU per request with a pre-drawn paper: **{start_cost.app_ms:.2f} ms** "
         f"(target ≤ {TARGET_START_CPU_MS:g} ms): {mark(start_cost.app_ms <= TARGET_START_CPU_MS)}",
-        f"- From the first press of \"start\" to the paper, p99: **{paper_p99:.1f} s** "
+        f'- From the first press of "start" to the paper, p99: **{paper_p99:.1f} s** '
         f"(target ≤ {TARGET_PAPER_P99:g} s): {mark(paper_p99 <= TARGET_PAPER_P99)}",
         f"- Start p99 **{start_p99 * 1000:.0f} ms** (target < 1 s): {mark(start_p99 < TARGET_START_SUBMIT_P99)}",
         f"- Answer save p99 **{_percentile(saves, 0.99) * 1000:.0f} ms** through the spike and the round "
@@ -389,7 +389,7 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     per_return_ms = (start.server - back.server) / max(1, returning) * 1000
     per_contestant = (end.server - start.server) / r["count"]
     per_round_request_us = (end.server - start.server) / round_requests * 1e6
-    pair_ms = start_cost.app_ms + paper_cost.app_ms
+    pair_ms = start_cost.app_ms  # the start answers with the paper: one request per admitted contestant
     sustained = 1000 / pair_ms * ADMISSION_SHARE
     summary = [
         "| | |",
@@ -412,10 +412,12 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     cost_rows = [
         "| Request | Requests | Queued | gunicorn CPU per request | PostgreSQL CPU per request | Target |",
         "|---|---|---|---|---|---|",
-        f"| Start (`POST /rounds/<id>/start`, pre-drawn paper) | {start_cost.requests:,} | {start_cost.queued} | "
+        f"| Start (`POST /rounds/<id>/start`, pre-drawn paper; answers with the paper page) | "
+        f"{start_cost.requests:,} | {start_cost.queued} | "
         f"**{start_cost.app_ms:.2f} ms** | {start_cost.database_ms:.2f} ms | ≤ {TARGET_START_CPU_MS:g} ms "
         f"{mark(start_cost.app_ms <= TARGET_START_CPU_MS)} |",
-        f"| Paper page (`GET /attempts/<id>`) | {paper_cost.requests:,} | — | {paper_cost.app_ms:.2f} ms | "
+        f"| Paper page again (`GET /attempts/<id>`: a reload) | {paper_cost.requests:,} | — | "
+        f"{paper_cost.app_ms:.2f} ms | "
         f"{paper_cost.database_ms:.2f} ms | |",
         f"| Answer save (wrk, below) | | — | {per_request_us['save'] / 1000:.2f} ms | — | |",
     ]
@@ -430,12 +432,12 @@ append-only persistence (everysec). The load generators run on the same {cores} 
 
 ### What a start costs
 {start_cost.requests:,} contestants start an attempt in a second round (papers pre-drawn by `quiz papers prepare`),
-then open their papers, both at {r["pace"]:.0f} a second ({COST_PACE_SHARE:.0%} of the admission rate, the pace a
+then reload their papers, both at {r["pace"]:.0f} a second ({COST_PACE_SHARE:.0%} of the admission rate, the pace a
 spike admits them at, so the queue does not engage). CPU is the server's over the requests served.
 
 {chr(10).join(cost_rows)}
 
-A start with its paper page costs {pair_ms:.1f} ms of gunicorn CPU, so one core sustains
+A start, its paper page included, costs {pair_ms:.1f} ms of gunicorn CPU, so one core sustains
 {1000 / pair_ms:,.0f} a second, and {sustained:,.0f} at {ADMISSION_SHARE:.0%} of the core (the rest for autosaves
 and the queue): the measure behind `ADMISSION_STARTS_PER_CORE` (config: {r["starts_per_core"]:g}).
 

@@ -20,6 +20,11 @@ class Role(enum.StrEnum):
     ORGANIZER = "organizer"
     ADMIN = "admin"
 
+    @property
+    def organizes(self) -> bool:
+        """Organizers and administrators see the organizer pages."""
+        return self in (Role.ORGANIZER, Role.ADMIN)
+
 
 class User(UserMixin, TimestampMixin, db.Model):
     """An account. Phone (E.164, +84...), e-mail (lower case) and CCCD are each unique when set."""
@@ -79,7 +84,7 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def is_organizer(self) -> bool:
-        return self.role in (Role.ORGANIZER, Role.ADMIN)
+        return self.role.organizes
 
     @property
     def login_name(self) -> str:

@@ -14,6 +14,7 @@ Functions flush; the caller commits, then applies the Redis side effects they na
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -400,22 +401,34 @@ def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Atte
     else:
         chosen = {i.position: i.selected or [] for i in items}
         prediction = attempt.prediction
-    content = version_cache.contents(session, [i.question_version_id for i in items])
+    questions = paper_questions(session, [(i.position, i.question_version_id, i.choice_order) for i in items], chosen)
+    return PaperView(attempt, round_, questions, prediction, remaining_ms(attempt.deadline_at, now))
+
+
+def paper_questions(
+    session: Session, items: Sequence[tuple[int, int, Sequence[int]]], chosen: Mapping[int, list[int]]
+) -> list[PaperQuestion]:
+    """The questions of a paper given as (position, version id, choice order), texts from :mod:`version_cache`."""
+    content = version_cache.contents(session, [version_id for _, version_id, _ in items])
     questions = []
-    for item in items:
-        version = content[item.question_version_id]
+    for position, version_id, choice_order in items:
+        version = content[version_id]
         questions.append(
             PaperQuestion(
-                position=item.position,
-                version_id=item.question_version_id,
+                position=position,
+                version_id=version_id,
                 text=version.text,
-                choices=[(p, version.choices[p]) for p in item.choice_order],
+                choices=[(p, version.choices[p]) for p in choice_order],
                 multiple=version.multiple,
-                selected=chosen.get(item.position, []),
+                selected=chosen.get(position, []),
             )
         )
-    remaining = max(0, int((attempt.deadline_at - now).total_seconds() * 1000))
-    return PaperView(attempt, round_, questions, prediction, remaining)
+    return questions
+
+
+def remaining_ms(deadline_at: datetime, now: datetime) -> int:
+    """The time left to answer, as the paper page's countdown starts from it."""
+    return max(0, int((deadline_at - now).total_seconds() * 1000))
 
 
 def answers_revealed(round_: Round, now: datetime) -> bool:

@@ -95,6 +95,13 @@ class QuickStart:
     accept_until: datetime
     layout: str
     version_ids: tuple[int, ...]
+    #: What the paper page shows straight away (the start answers with it): the round's ``updated_at``, the
+    #: deadline, the paper, and who the contestant is.
+    round_updated_at: datetime
+    deadline_at: datetime
+    paper: tuple[papers.PaperItem, ...]
+    full_name: str
+    is_organizer: bool
 
 
 _plans: version_cache.Lru[RoundPlan] = version_cache.Lru(PLAN_CACHE_SIZE)
@@ -121,6 +128,8 @@ def _facts_statement():  # type: ignore[no-untyped-def]
             Contest.is_published,
             User.password_hash,
             User.session_epoch,
+            User.full_name,
+            User.role,
             User.is_active_account,
             User.anonymised_at,
             Registration.id.label("registration_id"),
@@ -229,6 +238,11 @@ def quick_start(
         deadline + timedelta(seconds=facts.grace_seconds),
         layout,
         versions,
+        facts.updated_at,
+        deadline,
+        tuple(paper),
+        facts.full_name,
+        facts.role.organizes,
     )
 
 

@@ -20,8 +20,8 @@ from quiz_engine.services import admission, attempt_state, attempts, audit, scor
 from quiz_engine.web import deps
 
 
-def quick_start(round_id: int) -> int | None:
-    """Start the common case cheaply (:mod:`quiz_engine.services.starts`); return the attempt's id.
+def quick_start(round_id: int) -> starts.QuickStart | None:
+    """Start the common case cheaply (:mod:`quiz_engine.services.starts`); return what was started.
 
     Only for a contestant the start gate admitted in this request (so the queue was asked) and whose
     signed session names the account; the service checks the session's stamp itself, so the account is
@@ -53,7 +53,7 @@ def quick_start(round_id: int) -> int | None:
     # Recorded already; if Redis is away the paper page restores the state when it is back (touch).
     with contextlib.suppress(redis.RedisError, OSError):
         starts.open_in_redis(db.session, redis_client(), deps.redis_prefix(), started)
-    return started.attempt_id
+    return started
 
 
 def start(round_: Round) -> Attempt:

@@ -4,13 +4,14 @@ A question's markup depends on its version (text and choices never change: an ed
 language; what differs from one paper to the next is the position, the number shown, the save address, the
 order of the choices (their letters) and which are ticked. So ``contest/_question.html`` is rendered once per
 (version, language) and ``contest/_choice.html`` once per (version, choice, language), with stand-ins for the
-rest, kept in per-process LRUs, and a paper fills the stand-ins in: a few string operations per question
-instead of a template loop over every choice (docs/PERFORMANCE.md).
+rest, kept in per-process LRUs as stencils (:mod:`stencil`), and a paper fills the stand-ins in: one join per
+question and choice instead of a template loop over every choice (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from flask import Flask, current_app
 from flask_babel import gettext
@@ -19,75 +20,98 @@ from markupsafe import Markup, escape
 from quiz_engine.services.attempts import PaperQuestion
 from quiz_engine.services.version_cache import Lru
 from quiz_engine.web import template_gettext
+from quiz_engine.web.stencil import Stencil, slot
 
 #: Rendered questions kept per process (about 1 KB each).
 CACHE_SIZE = 20_000
 
-_POSITION, _LABEL, _SAVE, _CHOICES = "\x00position\x00", "\x00label\x00", "\x00save\x00", "\x00choices\x00"
-_LETTER, _TICKED = "\x00letter\x00", "\x00ticked\x00"
+_questions: Lru[Stencil] = Lru(CACHE_SIZE)
+_choices: Lru[Stencil] = Lru(CACHE_SIZE * 4)
 _LETTERS = "ABCDEF"
-_questions: Lru[str] = Lru(CACHE_SIZE)
-_choices: Lru[str] = Lru(CACHE_SIZE * 4)
 
 
-def paper_question(question: PaperQuestion, number: int, save_prefix: str) -> Markup:
+def paper_question(question: PaperQuestion, number: int, save_prefix: str, locale: str) -> str:
     """The fieldset of one question: ``number`` as shown ("Câu 3"), saved to ``save_prefix`` + its position."""
-    locale = template_gettext.language()
+    position = str(question.position)
     choices = "".join(
-        _choice(question, choice_id, text, locale)
-        .replace(_LETTER, _LETTERS[index])
-        .replace(_TICKED, " checked" if choice_id in question.selected else "")
+        _choice(question, choice_id, text, locale).fill(
+            {
+                "position": position,
+                "letter": _LETTERS[index],
+                "ticked": " checked" if choice_id in question.selected else "",
+            }
+        )
         for index, (choice_id, text) in enumerate(question.choices)
     )
-    html = (
-        _question(question, locale)
-        .replace(_CHOICES, choices)
-        .replace(_POSITION, str(question.position))
-        .replace(_LABEL, str(escape(question_label(number))))
-        .replace(_SAVE, str(escape(save_prefix)))
-    )
-    return Markup(html)
+    label = _question_label(locale, number)
+    values = {"choices": choices, "position": position, "label": label, "save": save_prefix}
+    return _question(question, locale).fill(values)
 
 
-def _question(question: PaperQuestion, locale: str) -> str:
+def _question(question: PaperQuestion, locale: str) -> Stencil:
     key = (question.version_id, question.multiple, locale)
-    html = _questions.get(key)
-    if html is None:
-        html = current_app.jinja_env.get_template("contest/_question.html").render(
-            q=question, position=_POSITION, label=_LABEL, save_prefix=_SAVE, choices=Markup(_CHOICES)
+    stencil = _questions.get(key)
+    if stencil is None:
+        stencil = Stencil(
+            current_app.jinja_env.get_template("contest/_question.html").render(
+                q=question,
+                position=slot("position"),
+                label=slot("label"),
+                save_prefix=slot("save"),
+                choices=Markup(slot("choices")),
+            )
         )
-        _questions.put(key, html)
-    return html
+        _questions.put(key, stencil)
+    return stencil
 
 
-def _choice(question: PaperQuestion, choice_id: int, text: str, locale: str) -> str:
+def _choice(question: PaperQuestion, choice_id: int, text: str, locale: str) -> Stencil:
     key = (question.version_id, choice_id, question.multiple, locale)
-    html = _choices.get(key)
-    if html is None:
-        html = current_app.jinja_env.get_template("contest/_choice.html").render(
-            multiple=question.multiple,
-            position=_POSITION,
-            choice_id=choice_id,
-            ticked=Markup(_TICKED),
-            letter=_LETTER,
-            text=text,
+    stencil = _choices.get(key)
+    if stencil is None:
+        stencil = Stencil(
+            current_app.jinja_env.get_template("contest/_choice.html").render(
+                multiple=question.multiple,
+                position=slot("position"),
+                choice_id=choice_id,
+                ticked=Markup(slot("ticked")),
+                letter=slot("letter"),
+                text=text,
+            )
         )
-        _choices.put(key, html)
-    return html
+        _choices.put(key, stencil)
+    return stencil
 
 
-def question_label(number: int) -> str:
-    """"Câu 3" in the current language."""
-    return _question_label(template_gettext.language(), number)
+def questions(paper: Sequence[PaperQuestion], save_prefix: str) -> str:
+    """Every question's fieldset, numbered from 1, saved to ``save_prefix`` + its position."""
+    locale, prefix = template_gettext.language(), str(escape(save_prefix))
+    return "".join(paper_question(q, number, prefix, locale) for number, q in enumerate(paper, 1))
+
+
+def navigator(paper: Sequence[PaperQuestion]) -> str:
+    """The row of question numbers above the paper, the answered ones marked (for sight and for screen readers)."""
+    locale = template_gettext.language()
+    answered = _answered_suffix(locale)
+    return "".join(
+        f'<a href="#q-{q.position}" id="nav-{q.position}" class="{"answered" if q.selected else ""}" '
+        f'aria-label="{_question_label(locale, number)}{answered if q.selected else ""}">{number}</a>'
+        for number, q in enumerate(paper, 1)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _answered_suffix(locale: str) -> str:
+    return str(escape(", " + gettext("đã trả lời")))
 
 
 @functools.lru_cache(maxsize=512)
 def _question_label(locale: str, number: int) -> str:
-    return gettext("Câu %(n)d", n=number)
+    """ "Câu 3" in ``locale`` (the request's language), escaped for the page."""
+    return str(escape(gettext("Câu %(n)d", n=number)))
 
 
 def init_app(app: Flask) -> None:
     # Rendered questions are keyed by version id: a new app may be on another database (tests make one each).
     _questions.clear()
     _choices.clear()
-    app.jinja_env.globals.update(paper_question=paper_question, question_label=question_label)

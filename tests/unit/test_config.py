@@ -81,4 +81,3 @@ def test_a_shared_database_refuses_per_instance_keys_and_redis(
         create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u:p@127.0.0.1/db", **settings})
     assert "Cơ sở dữ liệu dùng chung" in str(refused.value) and "a shared database" in str(refused.value)
     assert list(tmp_path.iterdir()) == []  # no key generated, no embedded Redis started
-

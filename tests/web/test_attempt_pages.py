@@ -1,5 +1,7 @@
 """Taking a round in the browser without JavaScript, and the server closing attempts by itself."""
 
+import dataclasses
+import random
 import re
 from datetime import timedelta
 
@@ -8,7 +10,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Round, utcnow
-from quiz_engine.services import attempt_state, contests
+from quiz_engine.services import attempt_state, contests, paper_pool
 from tests import contest_fixture
 
 PASSWORD = "mat-khau-123"
@@ -70,6 +72,8 @@ def test_take_save_reload_confirm_submit_and_see_the_result(app, client, signed_
     }
     assert client.post(f"/attempts/{attempt_id}", data=form).status_code == 302
     reloaded = client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert '<p class="flash flash-success" role="status">Đã lưu các câu trả lời.</p>' in reloaded
+    assert "Đã lưu các câu trả lời." not in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)  # shown once
     assert re.search(rf'name="q0" value="{right[0]}" checked', reloaded)
     assert 'value="42"' in reloaded and 'id="nav-0" class="answered"' in reloaded
     confirm = client.post(f"/attempts/{attempt_id}", data={**form, "action": "submit"}).get_data(as_text=True)
@@ -165,3 +169,54 @@ def test_starting_without_joining_the_contest_leads_to_joining(client, setup, ma
     client.post("/auth/login", data={"login": "khach@example.vn", "password": "mat-khau-thu-nghiem"})
     response = client.post(f"/rounds/{round_id}/start")
     assert response.status_code == 302 and "/rounds/" not in response.headers["Location"]
+
+
+def _same_page(html: str) -> str:
+    """The page without what differs from one answer to the next: the form tokens and the time left."""
+    html = re.sub(r'name="csrf_token" (type="hidden" )?value="[^"]+"', "csrf", html)
+    html = re.sub(r'data-remaining-ms="\d+"', "", html)
+    return re.sub(r'id="time-left">\d\d:\d\d<', "", html)
+
+
+def test_a_paper_drawn_ahead_comes_back_with_the_start(app, client, signed_in, redis_client) -> None:
+    round_id, user_id, _slug = signed_in
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        settings = paper_pool.PoolSettings(timedelta(hours=1), 1.0, 1, 10, 10)
+        paper_pool.prepare_round(
+            db.session, redis_client, "quiz", round_, settings=settings, now=utcnow(), rng=random.Random(5), count=2
+        )
+        pool = paper_pool.pool_for("quiz", round_, None)
+        drawn = paper_pool.decode(redis_client.lindex(pool.list_key, 0), pool.items)
+    started = client.post(f"/rounds/{round_id}/start")
+    page = started.get_data(as_text=True)
+    assert started.status_code == 200 and started.headers["Cache-Control"].startswith("no-store")
+    attempt_id = int(re.search(r'data-page-url="/attempts/(\d+)"', page).group(1))
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert (attempt.user_id, attempt.status) == (user_id, AttemptStatus.IN_PROGRESS)
+        assert [(i.position, i.question_version_id) for i in attempt.items] == [
+            (p.position, p.version_id) for p in drawn
+        ]
+    # The very page the paper's own address serves, with every address naming this attempt.
+    assert _same_page(page) == _same_page(client.get(f"/attempts/{attempt_id}").get_data(as_text=True))
+    assert page.count(f"/api/v1/rounds/{round_id}/attempts/{attempt_id}/answers/") == 5
+    assert f'action="/attempts/{attempt_id}/submit"' in page and "Nguyễn Văn An" in page
+    assert page.count('class="card question"') == 5 and "\x00" not in page
+    # Starting again resumes the same attempt (the full path, by redirect).
+    again = client.post(f"/rounds/{round_id}/start")
+    assert again.status_code == 302 and again.headers["Location"] == f"/attempts/{attempt_id}"
+
+
+def test_the_paper_page_shows_a_round_edit_at_once(app, client, signed_in) -> None:
+    round_id, _user, _slug = signed_in
+    attempt_id = _start(client, round_id)
+    assert "<h1>Tuần 1</h1>" in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        rules = dataclasses.replace(contests.rules_of(db.session, round_), title="Tuần 1 (đã sửa)")
+        contests.update_round(db.session, round_, rules, now=utcnow())
+        db.session.commit()
+    english = client.get(f"/attempts/{attempt_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<h1>Tuần 1 (đã sửa)</h1>" in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
+    assert "<h1>Tuần 1 (đã sửa)</h1>" in english

@@ -3,7 +3,14 @@
 (function () {
   "use strict";
   var root = document.getElementById("attempt");
-  if (!root || !window.fetch) { return; }
+  if (!root) { return; }
+  // A start answers with the paper itself: show the paper's own address, so that reloading the page (or
+  // this script's reload when the time is up) opens the paper instead of posting the start again.
+  var pageUrl = root.dataset.pageUrl;
+  if (pageUrl && window.location.pathname !== pageUrl && window.history.replaceState) {
+    window.history.replaceState(null, "", pageUrl);
+  }
+  if (!window.fetch) { return; }
   var form = document.getElementById("paper-form");
   var submitForm = document.getElementById("submit-form");
   var msg = root.dataset;

@@ -48,9 +48,9 @@ def open_rounds() -> ResponseReturnValue:
 @start_gate.gate(lambda _door, ticket: queued(QueuedError(ticket)))  # first: queued costs no account load
 def start_attempt(round_id: int) -> ResponseReturnValue:
     """Start an attempt (or get the one in progress in this round): 201 with its summary."""
-    attempt_id = attempt_flow.quick_start(round_id)  # checks the session's account without loading it
-    if attempt_id is not None:
-        return jsonify(attempt_summary(db.session.get(Attempt, attempt_id))), 201
+    started = attempt_flow.quick_start(round_id)  # checks the session's account without loading it
+    if started is not None:
+        return jsonify(attempt_summary(db.session.get(Attempt, started.attempt_id))), 201
     return _start_attempt(round_id)
 
 

@@ -15,7 +15,7 @@ from quiz_engine.services.admission import QueuedError
 from quiz_engine.services.attempts import NotRegisteredError
 from quiz_engine.services.errors import ConflictError
 from quiz_engine.services.names import mask_name
-from quiz_engine.web import attempt_flow, deps, rate_limits, start_gate
+from quiz_engine.web import attempt_flow, deps, paper_page, rate_limits, start_gate
 from quiz_engine.web.contest.forms import AttemptActionForm
 
 bp = Blueprint("contest", __name__)
@@ -62,10 +62,14 @@ def show_contest(slug: str) -> ResponseReturnValue:
 @rate_limits.limiter.exempt  # its limit is counted by the start gate's script; Flask-Limiter's hook skips it
 @start_gate.gate(start_gate.waiting_page)  # first: a queued start costs no account load and no rate-limit count
 def start_round(round_id: int) -> ResponseReturnValue:
-    """Start (or resume) an attempt and open its paper (the form's CSRF token is checked app-wide)."""
-    attempt_id = attempt_flow.quick_start(round_id)  # checks the session's account without loading it
-    if attempt_id is not None:
-        return redirect(url_for("contest.take_attempt", attempt_id=attempt_id))
+    """Start (or resume) an attempt and open its paper (the form's CSRF token is checked app-wide).
+
+    A paper drawn ahead of time comes back in this answer (its page moves the address bar to the paper's own
+    address); every other start redirects to the paper, or explains why it cannot start.
+    """
+    started = attempt_flow.quick_start(round_id)  # checks the session's account without loading it
+    if started is not None:
+        return paper_page.render(paper_page.Sheet.started(started, deps.now()), started)
     return _start_round(round_id)
 
 
@@ -102,7 +106,7 @@ def take_attempt(attempt_id: int) -> ResponseReturnValue:
     if attempt.status is not AttemptStatus.IN_PROGRESS:
         return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
     view = attempts.paper_view(db.session, redis_client(), deps.redis_prefix(), attempt, deps.now())
-    return render_template("contest/attempt.html", view=view, form=AttemptActionForm())
+    return paper_page.render(paper_page.Sheet.of(view), current_user)
 
 
 @bp.post("/attempts/<int:attempt_id>")
