@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -43,6 +43,14 @@ class Lru(Generic[V]):
             if value is not None:
                 self._data.move_to_end(key)
             return value
+
+    def get_or_make(self, key: Hashable, make: Callable[[], V]) -> V:
+        """The value under ``key``, made and kept first if missing (two threads may both make it: harmless)."""
+        value = self.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        return value
 
     def clear(self) -> None:
         with self._lock:

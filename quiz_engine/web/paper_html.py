@@ -49,10 +49,8 @@ def paper_question(question: PaperQuestion, number: int, save_prefix: str, local
 
 
 def _question(question: PaperQuestion, locale: str) -> Stencil:
-    key = (question.version_id, question.multiple, locale)
-    stencil = _questions.get(key)
-    if stencil is None:
-        stencil = Stencil(
+    def render() -> Stencil:
+        return Stencil(
             current_app.jinja_env.get_template("contest/_question.html").render(
                 q=question,
                 position=slot("position"),
@@ -61,15 +59,13 @@ def _question(question: PaperQuestion, locale: str) -> Stencil:
                 choices=Markup(slot("choices")),
             )
         )
-        _questions.put(key, stencil)
-    return stencil
+
+    return _questions.get_or_make((question.version_id, question.multiple, locale), render)
 
 
 def _choice(question: PaperQuestion, choice_id: int, text: str, locale: str) -> Stencil:
-    key = (question.version_id, choice_id, question.multiple, locale)
-    stencil = _choices.get(key)
-    if stencil is None:
-        stencil = Stencil(
+    def render() -> Stencil:
+        return Stencil(
             current_app.jinja_env.get_template("contest/_choice.html").render(
                 multiple=question.multiple,
                 position=slot("position"),
@@ -79,8 +75,8 @@ def _choice(question: PaperQuestion, choice_id: int, text: str, locale: str) -> 
                 text=text,
             )
         )
-        _choices.put(key, stencil)
-    return stencil
+
+    return _choices.get_or_make((question.version_id, choice_id, question.multiple, locale), render)
 
 
 def questions(paper: Sequence[PaperQuestion], save_prefix: str) -> str:

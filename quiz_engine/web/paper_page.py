@@ -14,7 +14,6 @@ the paper instead of a redirect, and so saves every contestant one request at th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +32,7 @@ from quiz_engine.services import attempts
 from quiz_engine.services.attempts import PaperQuestion, PaperView
 from quiz_engine.services.starts import QuickStart
 from quiz_engine.web import answer_guard, localtime, paper_html, template_gettext
-from quiz_engine.web.stencil import Stencil, slot
+from quiz_engine.web.stencil import Stencil, kept, slot
 
 #: Seconds a rendered page is reused (what the round's ``updated_at`` does not cover: the contest's title).
 CACHE_SECONDS = 5.0
@@ -110,7 +109,7 @@ class Sheet:
 
 def render(sheet: Sheet, viewer: Viewer) -> ResponseReturnValue:
     """The paper page of ``sheet`` for ``viewer``; never stored (it shows the answers of the moment)."""
-    stencil = _stencil(sheet.round_id, sheet.round_updated_at, viewer.is_organizer)
+    page = _stencil(sheet.round_id, sheet.round_updated_at, viewer.is_organizer)
     save_prefix = url_for("api.save_answer", round_id=sheet.round_id, attempt_id=sheet.attempt_id, position=0)[:-1]
     remaining = sheet.remaining_ms
     values = {
@@ -126,7 +125,7 @@ def render(sheet: Sheet, viewer: Viewer) -> ResponseReturnValue:
         "questions": paper_html.questions(sheet.questions, save_prefix),
         "prediction": "" if sheet.prediction is None else str(sheet.prediction),
     }
-    return stencil.fill(values), 200, {"Cache-Control": "no-store"}
+    return page.fill(values), 200, {"Cache-Control": "no-store"}
 
 
 def _flashes() -> str:
@@ -137,26 +136,22 @@ def _flashes() -> str:
 
 def _stencil(round_id: int, updated_at: datetime, is_organizer: bool) -> Stencil:
     language = template_gettext.language()
+
+    def render() -> str:
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None  # an attempt's round is never deleted
+        page_url = url_for("contest.take_attempt", attempt_id=_ATTEMPT_STANDIN)
+        html = current_app.jinja_env.get_template("contest/attempt.html").render(
+            round=round_,
+            attempt_id=_ATTEMPT_STANDIN,
+            slot=_SLOTS,
+            current_user=SimpleNamespace(is_authenticated=True, is_organizer=is_organizer, full_name=slot("user_name")),
+            request=SimpleNamespace(query_string=b"", path=page_url),  # the language switch comes back here
+            csrf_token=lambda: slot("csrf"),
+            current_locale=language,
+            app_version=__version__,
+        )
+        return html.replace(str(_ATTEMPT_STANDIN), slot("attempt_id"))
+
     key = (round_id, updated_at, language, is_organizer)
-    pages: dict[tuple[object, ...], tuple[float, Stencil]] = current_app.extensions.setdefault("quiz_paper_pages", {})
-    cached = pages.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    round_ = db.session.get(Round, round_id)
-    assert round_ is not None  # an attempt's round is never deleted
-    page_url = url_for("contest.take_attempt", attempt_id=_ATTEMPT_STANDIN)
-    html = current_app.jinja_env.get_template("contest/attempt.html").render(
-        round=round_,
-        attempt_id=_ATTEMPT_STANDIN,
-        slot=_SLOTS,
-        current_user=SimpleNamespace(is_authenticated=True, is_organizer=is_organizer, full_name=slot("user_name")),
-        request=SimpleNamespace(query_string=b"", path=page_url),  # the language switch comes back here
-        csrf_token=lambda: slot("csrf"),
-        current_locale=language,
-        app_version=__version__,
-    )
-    stencil = Stencil(html.replace(str(_ATTEMPT_STANDIN), slot("attempt_id")))
-    if len(pages) > 256:  # rounds come and go: never grow without bound
-        pages.clear()
-    pages[key] = (time.monotonic() + CACHE_SECONDS, stencil)
-    return stencil
+    return kept("quiz_paper_pages", key, render, seconds=CACHE_SECONDS)

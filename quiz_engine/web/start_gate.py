@@ -35,6 +35,7 @@ from quiz_engine.models import Contest, Round
 from quiz_engine.services import admission
 from quiz_engine.services.admission import Admission
 from quiz_engine.web import deps, rate_limits, template_gettext
+from quiz_engine.web.stencil import kept, slot
 
 #: Seconds a round's times and title are reused before being read again.
 CACHE_SECONDS = 5.0
@@ -87,7 +88,7 @@ def _queued(round_id: int) -> tuple[Door, Admission] | None:
         return None  # not signed in: the view's login_required answers
     now = deps.now()
     door = _door(round_id)
-    if door is None or not door.opens_at <= now < door.closes_at:
+    if door is None or not Round.open_between(door.opens_at, door.closes_at, now):
         return None  # the full start explains why it cannot start
     rate, burst = deps.admission_limits()
     ticket = admission.admit(
@@ -128,39 +129,36 @@ def gate(respond: Callable[[Door, Admission], ResponseReturnValue]) -> Callable[
 
 
 #: Stand-ins for what differs from one waiting page to the next (the page is rendered once per round and language).
-_POSITION, _POSITION_TEXT, _WAIT_SECONDS, _WAIT_TEXT, _WAIT_MS, _RATE, _TOKEN = (
-    f"\x00{name}\x00" for name in ("position", "position_text", "wait_s", "wait_text", "wait_ms", "rate", "token")
+_STANDIN_TICKET = SimpleNamespace(
+    position=slot("position"), wait_seconds=slot("wait_s"), wait_ms=slot("wait_ms"), rate=slot("rate")
 )
-_STANDIN_TICKET = SimpleNamespace(position=_POSITION, wait_seconds=_WAIT_SECONDS, wait_ms=_WAIT_MS, rate=_RATE)
 
 
 def waiting_page(door: Door, ticket: Admission) -> ResponseReturnValue:
     """The queue's waiting page: 200, so in-app browsers and proxies show it rather than an error page of theirs."""
     language = template_gettext.language()
-    pages: dict[tuple[Door, str], str] = current_app.extensions.setdefault("quiz_waiting_pages", {})
-    page = pages.get((door, language))
-    if page is None:
+
+    def render() -> str:
         # Straight from the template, without the context processors: Flask-Login's would load the account.
-        template = current_app.jinja_env.get_template("contest/waiting.html")
-        page = template.render(
+        return current_app.jinja_env.get_template("contest/waiting.html").render(
             door=door,
             ticket=_STANDIN_TICKET,
-            position_text=_POSITION_TEXT,
-            wait_text=_WAIT_TEXT,
-            csrf_token=lambda: _TOKEN,
+            position_text=slot("position_text"),
+            wait_text=slot("wait_text"),
+            csrf_token=lambda: slot("token"),
             current_locale=language,
             app_version=__version__,
         )
-        if len(pages) > 256:  # rounds and their titles come and go: never grow without bound
-            pages.clear()
-        pages[(door, language)] = page
-    filled = (
-        page.replace(_POSITION_TEXT, str(escape(format_decimal(ticket.position))))
-        .replace(_WAIT_TEXT, str(escape(format_decimal(ticket.wait_seconds))))
-        .replace(_POSITION, str(ticket.position))
-        .replace(_WAIT_SECONDS, str(ticket.wait_seconds))
-        .replace(_WAIT_MS, str(ticket.wait_ms))
-        .replace(_RATE, str(ticket.rate))
-        .replace(_TOKEN, str(escape(generate_csrf())))
+
+    filled = kept("quiz_waiting_pages", (door, language), render).fill(
+        {
+            "position_text": str(escape(format_decimal(ticket.position))),
+            "wait_text": str(escape(format_decimal(ticket.wait_seconds))),
+            "position": str(ticket.position),
+            "wait_s": str(ticket.wait_seconds),
+            "wait_ms": str(ticket.wait_ms),
+            "rate": str(ticket.rate),
+            "token": str(escape(generate_csrf())),
+        }
     )
     return filled, 200, {"Retry-After": str(ticket.wait_seconds), "Cache-Control": "no-store"}

@@ -8,7 +8,10 @@ put in as given: the caller escapes them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping
+
+from flask import current_app
 
 _SLOT = re.compile("\x00([a-z_]+)\x00")
 
@@ -34,3 +37,21 @@ class Stencil:
             name = pieces[i]
             pieces[i] = values[name] if name in values else slot(name)
         return "".join(pieces)
+
+
+#: Pages kept per store and app; past it the store starts again (rounds and their titles come and go).
+STORE_SIZE = 256
+
+
+def kept(store: str, key: Hashable, render: Callable[[], str], *, seconds: float | None = None) -> Stencil:
+    """The stencil of ``render()`` kept in the app's ``store`` under ``key``; rendered again after ``seconds``
+    (None: while the key lasts). Per process and per app: no instance needs another's."""
+    pages: dict[Hashable, tuple[float, Stencil]] = current_app.extensions.setdefault(store, {})
+    found = pages.get(key)
+    if found is not None and found[0] > time.monotonic():
+        return found[1]
+    stencil = Stencil(render())
+    if len(pages) >= STORE_SIZE:
+        pages.clear()
+    pages[key] = (time.monotonic() + seconds if seconds is not None else float("inf"), stencil)
+    return stencil
