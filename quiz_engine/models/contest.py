@@ -193,7 +193,12 @@ class Round(TimestampMixin, db.Model):
     )
 
     def is_open(self, now: datetime) -> bool:
-        return self.opens_at <= now < self.closes_at
+        return self.open_between(self.opens_at, self.closes_at, now)
+
+    @staticmethod
+    def open_between(opens_at: datetime, closes_at: datetime, now: datetime) -> bool:
+        """:meth:`is_open` from the two times, for readers that hold them without the ORM object."""
+        return opens_at <= now < closes_at
 
     def question_count(self, group_id: int | None = None) -> int:
         """Questions on one paper for ``group_id`` (the group's own mix, else the common one)."""

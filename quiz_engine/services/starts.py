@@ -202,7 +202,7 @@ def quick_start(
         or not facts.is_active_account
         or facts.anonymised_at is not None
         or not facts.is_published
-        or not facts.opens_at <= now < facts.closes_at
+        or not Round.open_between(facts.opens_at, facts.closes_at, now)
         or facts.registration_id is None
         or facts.running is not None
         or attempts.limit_reached(facts.max_attempts, facts.max_attempts_per_day, facts.used, facts.today)

@@ -75,7 +75,7 @@ def admission_limits() -> tuple[float, int]:
     ``ADMISSION_RATE = "auto"`` (the default) admits what the live app hosts sustain
     (:func:`admission.admission_rate`); the cores are re-read from Redis at most every
     :data:`CAPACITY_REFRESH_SECONDS`, renewing this host's heartbeat. ``ADMISSION_BURST = "auto"``
-    lets one second's worth in at once before anyone waits.
+    lets a quarter of a second's worth in at once before anyone waits.
     """
     config = current_app.config
     rate = _auto_rate() if config["ADMISSION_RATE"] == "auto" else float(config["ADMISSION_RATE"])
