@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import redis
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from quiz_engine.models import (
     Attempt,
@@ -258,7 +259,7 @@ def submit_attempt(
     round_ = session.get(Round, attempt.round_id)
     # Read the paper and the voided questions before claiming the attempt: the claim takes the write
     # lock (all of SQLite's), and what happens under it should be writes only.
-    items, voided = _paper(session, attempt), _voided(session, attempt.round_id)
+    items, voided = list(attempt.items), _voided(session, attempt.round_id)
     try:
         saved = attempt_state.close_and_read(client, prefix, attempt.round_id, attempt.id)
     except (redis.RedisError, OSError) as exc:
@@ -269,35 +270,44 @@ def submit_attempt(
             ) from exc
         saved = {field: attempt_state.SavedAnswer(value, now) for field, value in sent_answers.items()}
     ended = min(now, attempt.deadline_at)
-    status = AttemptStatus.EXPIRED if by_server or now > accept_until(attempt, round_) else AttemptStatus.SUBMITTED
+    limit = accept_until(attempt, round_)
+    closing = {
+        "status": AttemptStatus.EXPIRED if by_server or now > limit else AttemptStatus.SUBMITTED,
+        "submitted_at": ended,
+        "duration_ms": int((ended - attempt.started_at).total_seconds() * 1000),
+        "scored_at": now,
+    }
     closed = session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
-        .values(
-            status=status,
-            submitted_at=ended,
-            duration_ms=int((ended - attempt.started_at).total_seconds() * 1000),
-            scored_at=now,
-        )
+        .values(**closing)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not closed:
         session.refresh(attempt)
         return False
-    _record_answers(session, attempt, round_, saved, items, voided)
-    session.refresh(attempt)
+    scores = _record_answers(session, attempt, limit, saved, items, voided)
+    # What the two UPDATEs wrote, set on the object as loaded: no re-read, and the boards (scored after
+    # the commit) take it from here.
+    for name, value in {**closing, **scores}.items():
+        set_committed_value(attempt, name, value)
     return True
 
 
-def _record_answers(  # type: ignore[no-untyped-def]
-    session: Session, attempt: Attempt, round_: Round, saved: dict, items: list[AttemptItem], voided
-) -> None:
-    limit = accept_until(attempt, round_)
+def _record_answers(
+    session: Session,
+    attempt: Attempt,
+    limit: datetime,
+    saved: Mapping[str, attempt_state.SavedAnswer],
+    items: list[AttemptItem],
+    voided: dict[int, VoidMode],
+) -> dict[str, object]:
+    """Write the answers saved in time and their marks; return the attempt's new scores as written."""
     for item in items:
         answer = saved.get(str(item.position))
         if answer is not None and answer.saved_at <= limit and answer.value:
             item.selected, item.answered_at = answer.choices, answer.saved_at
-    correct, counted = _mark(items, voided)
+    correct, counted = _mark(session, items, voided)
     values: dict[str, object] = {"correct_count": correct, "scored_count": counted}
     prediction = saved.get(attempt_state.PREDICTION_FIELD)
     if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
@@ -306,6 +316,7 @@ def _record_answers(  # type: ignore[no-untyped-def]
         update(Attempt).where(Attempt.id == attempt.id).values(**values).execution_options(synchronize_session=False)
     )
     session.flush()
+    return values
 
 
 def _voided(session: Session, round_id: int) -> dict[int, VoidMode]:
@@ -321,22 +332,26 @@ def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
 
     A question voided "count correct" is right for everyone; one voided "remove" is left out.
     """
-    correct, counted = _mark(_paper(session, attempt), _voided(session, attempt.round_id))
+    correct, counted = _mark(session, list(attempt.items), _voided(session, attempt.round_id))
     session.flush()
     return correct, counted
 
 
-def _mark(items: list[AttemptItem], voided: dict[int, VoidMode]) -> tuple[int, int]:
+def _mark(session: Session, items: list[AttemptItem], voided: dict[int, VoidMode]) -> tuple[int, int]:
+    """Mark each item against its version's key (kept per process: versions never change), voids applied."""
+    versions = [item.question_version_id for item in items]
+    key = version_cache.correct_positions(session, versions)
+    question_of = version_cache.question_ids(session, versions) if voided else {}
     correct = counted = 0
     for item in items:
-        mode = voided.get(item.question_version.question_id)
+        mode = voided.get(question_of[item.question_version_id]) if voided else None
         item.is_void = mode is not None
         if mode is VoidMode.REMOVE:
             item.is_correct = None
             continue
         counted += 1
         item.is_correct = mode is VoidMode.COUNT_CORRECT or (
-            sorted(item.selected or []) == item.question_version.correct_positions
+            tuple(sorted(item.selected or [])) == key[item.question_version_id]
         )
         correct += item.is_correct
     return correct, counted

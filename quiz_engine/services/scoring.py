@@ -10,23 +10,23 @@ Functions flush; the caller commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
     CLOSED_STATUSES,
     Attempt,
     AttemptItem,
     AttemptStatus,
-    QuestionVersion,
     Round,
     VoidedQuestion,
     VoidMode,
 )
-from quiz_engine.services import leaderboards
+from quiz_engine.services import leaderboards, version_cache
 from quiz_engine.services.attempts import accept_until
 
 
@@ -38,22 +38,28 @@ def voids(session: Session, round_id: int) -> dict[int, VoidMode]:
     return dict(rows.all())
 
 
-def key_entries(session: Session, round_id: int, version_ids: Iterable[int]) -> dict[int, str]:
-    """Answer-key entries for question versions, voids applied."""
-    wanted = set(version_ids)
+def key_entries(
+    session: Session, round_id: int, version_ids: Iterable[int], voided: dict[int, VoidMode] | None = None
+) -> dict[int, str]:
+    """Answer-key entries for question versions, voids applied (``voided``: the round's, read if not given).
+
+    The keys come from :mod:`version_cache` (versions never change), so only the voids are read.
+    """
+    wanted = list(dict.fromkeys(version_ids))
     if not wanted:
         return {}
-    voided = voids(session, round_id)
+    if voided is None:
+        voided = voids(session, round_id)
+    question_of = version_cache.question_ids(session, wanted) if voided else {}
     entries = {}
-    versions = select(QuestionVersion).where(QuestionVersion.id.in_(wanted))
-    for version in session.scalars(versions.options(selectinload(QuestionVersion.choices))):
-        mode = voided.get(version.question_id)
+    for version_id, positions in version_cache.correct_positions(session, wanted).items():
+        mode = voided.get(question_of[version_id]) if voided else None
         if mode is VoidMode.REMOVE:
-            entries[version.id] = leaderboards.KEY_REMOVED
+            entries[version_id] = leaderboards.KEY_REMOVED
         elif mode is VoidMode.COUNT_CORRECT:
-            entries[version.id] = leaderboards.KEY_ALL_CORRECT
+            entries[version_id] = leaderboards.KEY_ALL_CORRECT
         else:
-            entries[version.id] = ",".join(str(p) for p in version.correct_positions)
+            entries[version_id] = ",".join(str(p) for p in positions)
     return entries
 
 
@@ -77,26 +83,54 @@ def _scored(attempt: Attempt, round_: Round) -> leaderboards.ScoredAttempt:
     )
 
 
-def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> bool:
-    """Score a committed attempt into the Redis boards; on a Redis failure mark the round stale.
+@dataclass(frozen=True)
+class BoardEntry:
+    """What the boards need of a closed attempt, taken before the commit (which expires the ORM objects)."""
 
-    :return: True if Redis took it. Practice rounds have no board.
-    """
-    round_ = session.get(Round, attempt.round_id)
+    round_id: int
+    #: The round's counting policy; None for a practice round, which has no board.
+    policy: str | None
+    key: dict[int, str]
+    scored: leaderboards.ScoredAttempt | None
+
+
+def board_entry(session: Session, attempt: Attempt, round_: Round) -> BoardEntry:
+    """The board entry of an attempt just closed (:func:`attempts.submit_attempt`), from what is loaded."""
     if round_.is_practice:
+        return BoardEntry(round_.id, None, {}, None)
+    scored = _scored(attempt, round_)
+    key = key_entries(session, round_.id, scored.version_ids)
+    return BoardEntry(round_.id, round_.counting_policy.value, key, scored)
+
+
+def apply_entry(session: Session, client: redis.Redis, prefix: str, entry: BoardEntry, now: datetime) -> bool:
+    """Score a committed attempt into the Redis boards; on a Redis failure mark the round stale (caller commits).
+
+    :return: True if Redis took it (or the round has no board).
+    """
+    if entry.policy is None or entry.scored is None:
         return True
     try:
         # The key was loaded when the attempt opened; loading it again costs one HSET and makes scoring
         # right even if Redis lost it since (a restart without persistence, a FLUSHALL).
-        leaderboards.load_answer_key(
-            client, prefix, round_.id, key_entries(session, round_.id, [i.question_version_id for i in attempt.items])
-        )
-        leaderboards.score_attempt(client, prefix, round_.id, round_.counting_policy.value, _scored(attempt, round_))
+        leaderboards.load_answer_key(client, prefix, entry.round_id, entry.key)
+        leaderboards.score_attempt(client, prefix, entry.round_id, entry.policy, entry.scored)
     except (redis.RedisError, OSError):
-        round_.leaderboard_stale_at = round_.leaderboard_stale_at or now
-        session.flush()
+        session.execute(
+            update(Round)
+            .where(Round.id == entry.round_id, Round.leaderboard_stale_at.is_(None))
+            .values(leaderboard_stale_at=now)
+            .execution_options(synchronize_session=False)
+        )
         return False
     return True
+
+
+def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> bool:
+    """:func:`apply_entry` for an attempt as loaded now (committed and closed)."""
+    round_ = session.get(Round, attempt.round_id)
+    assert round_ is not None
+    return apply_entry(session, client, prefix, board_entry(session, attempt, round_), now)
 
 
 def closed_attempts(session: Session, round_: Round) -> list[leaderboards.ClosedAttempt]:

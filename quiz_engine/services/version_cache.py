@@ -79,11 +79,15 @@ class VersionContent:
 
 _correct: Lru[tuple[int, ...]] = Lru(SIZE)
 _content: Lru[VersionContent] = Lru(SIZE)
+_question: Lru[int] = Lru(SIZE)
 
 _CORRECT = (
     select(Choice.version_id, Choice.position)
     .where(Choice.version_id.in_(bindparam("ids", expanding=True)), Choice.is_correct.is_(True))
     .order_by(Choice.version_id, Choice.position)
+)
+_QUESTION = select(QuestionVersion.id, QuestionVersion.question_id).where(
+    QuestionVersion.id.in_(bindparam("ids", expanding=True))
 )
 _CONTENT = (
     select(QuestionVersion.id, QuestionVersion.text, Choice.position, Choice.text.label("choice"), Choice.is_correct)
@@ -118,6 +122,16 @@ def correct_positions(session: Session, version_ids: Iterable[int]) -> dict[int,
     return found
 
 
+def question_ids(session: Session, version_ids: Iterable[int]) -> dict[int, int]:
+    """Each version's question (what a round voids)."""
+    found, missing = _cached(_question, version_ids)
+    if missing:
+        for version_id, question_id in session.connection().execute(_QUESTION, {"ids": missing}):
+            found[version_id] = question_id
+            _question.put(version_id, question_id)
+    return found
+
+
 def contents(session: Session, version_ids: Iterable[int]) -> dict[int, VersionContent]:
     """Each version's text and choices."""
     found, missing = _cached(_content, version_ids)
@@ -140,3 +154,4 @@ def forget() -> None:
     """Empty the caches (a new app, perhaps on another database)."""
     _correct.clear()
     _content.clear()
+    _question.clear()

@@ -120,9 +120,13 @@ def close(
     origin: audit.Origin = audit.CLI,
 ) -> bool:
     """Close ``attempt`` once, commit, then score it into the boards; False if it was already closed."""
+    # Held here, so the session's (weak) identity map keeps it: closing and scoring read it without a query.
+    round_ = db.session.get(Round, attempt.round_id)
     closed = attempts.submit_attempt(
         db.session, client, prefix, attempt, now=now, by_server=by_server, sent_answers=sent_answers
     )
+    # Taken before the commit expires what is loaded, so scoring into the boards reads nothing again.
+    entry = scoring.board_entry(db.session, attempt, round_) if closed else None
     if closed:
         audit.record(
             db.session,
@@ -135,7 +139,7 @@ def close(
             correct=attempt.correct_count,
         )
     db.session.commit()  # the record first: only then may Redis repeat it
-    if closed and not scoring.apply_to_boards(db.session, client, prefix, attempt, now):
+    if entry is not None and not scoring.apply_entry(db.session, client, prefix, entry, now):
         db.session.commit()  # the stale mark, so the maintenance rebuilds this round's boards
     return closed
 

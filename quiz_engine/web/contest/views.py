@@ -161,7 +161,7 @@ def submit_attempt(attempt_id: int) -> ResponseReturnValue:
     if AttemptActionForm().validate_on_submit() and attempt.status is AttemptStatus.IN_PROGRESS:
         # The form carries the answers too: they count only if Redis (which holds them) is down.
         attempt_flow.submit(attempt, sent_answers=form_answers(attempt))
-    return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
+    return redirect(url_for("contest.attempt_result", attempt_id=attempt_id))  # not attempt.id: read again
 
 
 @bp.get("/attempts/<int:attempt_id>/result")
