@@ -22,7 +22,11 @@ Keys (the round's hash tag, one Cluster slot): ``{prefix}:{r:<round>}:adm:ticket
 due, ms) and ``{prefix}:{r:<round>}:adm:last`` (due of the last ticket issued). Both expire when the
 last ticket issued has been due for :data:`KEEP`. Times come from the caller's ``now`` (the app
 server's clock), never Redis TIME, so tests control time. A contestant with an attempt in progress
-always passes (resuming never queues). ``rate = 0`` turns admission off, and when Redis
+in the round passes without a ticket (resuming never queues): opening an attempt marks it in the round's
+``running`` hash (:func:`attempt_state.running_key`) and closing it unmarks it, so the script asks Redis,
+not the database. Should the mark be missing (an attempt running in another round, a Redis that lost it),
+the contestant queues like anyone and is then sent back to that attempt; a mark left behind (the attempt
+closed while Redis was away) only lets one start skip the queue. ``rate = 0`` turns admission off, and when Redis
 cannot be reached everyone passes: the rate limits and the database are the last line.
 An abandoned ticket still uses its slot; the queue then moves on without it.
 Nothing here writes to the database.
@@ -40,6 +44,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Attempt, AttemptStatus
+from quiz_engine.services import attempt_state
 from quiz_engine.services.errors import QuizError
 
 #: How long an admitted ticket keeps passing (retries, a reload) before a new one is needed.
@@ -47,7 +52,7 @@ KEEP = timedelta(minutes=10)
 
 _ADMIT = """
 local now, interval, burst, keep = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if interval > 0 then
+if interval > 0 and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
   local due = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
   if due and now > due + keep then due = nil end
   if not due then
@@ -62,10 +67,10 @@ if interval > 0 then
   end
   if due > now then return {0, math.ceil((due - now) / interval), math.ceil(due - now)} end
 end
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local hits = redis.call('INCR', KEYS[i])
-  if hits == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[6 + 2 * (i - 3) + 1]) end
-  if hits > tonumber(ARGV[6 + 2 * (i - 3)]) then return {-1, 0, math.max(1, redis.call('PTTL', KEYS[i]))} end
+  if hits == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[6 + 2 * (i - 4) + 1]) end
+  if hits > tonumber(ARGV[6 + 2 * (i - 4)]) then return {-1, 0, math.max(1, redis.call('PTTL', KEYS[i]))} end
 end
 return {1, 0, 0}
 """
@@ -188,7 +193,7 @@ def admit(
     """
     if rate <= 0 and not limits:
         return ADMITTED
-    keys = [tickets_key(prefix, round_id), last_key(prefix, round_id)]
+    keys = [tickets_key(prefix, round_id), last_key(prefix, round_id), attempt_state.running_key(prefix, round_id)]
     keys += [limit_key(prefix, round_id, user_id, index) for index in range(len(limits))]
     interval = f"{1000 / rate:.3f}" if rate > 0 else "0"
     args = [str(user_id), str(_ms(now)), interval, str(max(1, burst)), str(_ms_of(KEEP))]
@@ -218,7 +223,7 @@ _RUNNING = (
 def has_running_attempt(session: Session, user_id: int) -> bool:
     """Whether the contestant has an attempt in progress in any round (they never queue: see :func:`admit_start`).
 
-    Asked of every contestant the queue turns away at a spike, so it is one prebuilt Core statement.
+    The full start's check, which also covers a running attempt the round's Redis mark does not know of.
     """
     return session.connection().execute(_RUNNING, {"user_id": user_id}).first() is not None
 

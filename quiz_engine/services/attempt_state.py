@@ -87,6 +87,11 @@ def answers_key(prefix: str, round_id: int, attempt_id: int) -> str:
     return f"{_tag(prefix, round_id)}:ans:{attempt_id}"
 
 
+def running_key(prefix: str, round_id: int) -> str:
+    """The round's open attempts by contestant (user id -> attempt id): lets a resumer past the start queue."""
+    return f"{_tag(prefix, round_id)}:running"
+
+
 def save_limit_key(prefix: str, round_id: int, attempt_id: int, index: int) -> str:
     """The counter of one save-rate limit (fixed window from the first save in it)."""
     return f"{_tag(prefix, round_id)}:rl:{attempt_id}:{index}"
@@ -120,6 +125,8 @@ def open_state(
     )
     pipe.expireat(key, expire_at)
     pipe.expireat(answers_key(prefix, round_id, attempt_id), expire_at)
+    pipe.hset(running_key(prefix, round_id), str(user_id), str(attempt_id))
+    pipe.expireat(running_key(prefix, round_id), expire_at)
     pipe.execute()
 
 
@@ -176,15 +183,23 @@ def saved_answers(client: redis.Redis, prefix: str, round_id: int, attempt_id: i
 
 
 _CLOSE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'status', 'closed') end
+local user = redis.call('HGET', KEYS[1], 'user')
+if user then
+  redis.call('HSET', KEYS[1], 'status', 'closed')
+  if redis.call('HGET', KEYS[3], user) == ARGV[1] then redis.call('HDEL', KEYS[3], user) end
+end
 return redis.call('HGETALL', KEYS[2])
 """
 
 
 def close_and_read(client: redis.Redis, prefix: str, round_id: int, attempt_id: int) -> dict[str, SavedAnswer]:
     """Refuse further answers and return those saved, in one step (no answer slips in between)."""
-    keys = [attempt_key(prefix, round_id, attempt_id), answers_key(prefix, round_id, attempt_id)]
-    flat = client.register_script(_CLOSE)(keys=keys, args=[])
+    keys = [
+        attempt_key(prefix, round_id, attempt_id),
+        answers_key(prefix, round_id, attempt_id),
+        running_key(prefix, round_id),
+    ]
+    flat = client.register_script(_CLOSE)(keys=keys, args=[str(attempt_id)])
     return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 

@@ -12,8 +12,9 @@ object graph (about 3.3 ms of CPU in-process instead of 18 ms; docs/PERFORMANCE.
 3. the attempt, its items and the audit row: on PostgreSQL one statement (data-modifying CTEs, one round
    trip), on SQLite three (in-process, so round trips cost nothing). The caller commits, so an acknowledged
    start is in the database before the answer;
-4. after the commit, one Redis script opens the attempt's state, counts the start and reports which answer-key
-   entries Redis lacks (:func:`open_in_redis`); only those are computed, once per question version.
+4. after the commit, one Redis script opens the attempt's state, marks it the contestant's running attempt (a
+   resumer passes the start queue), counts the start and reports which answer-key entries Redis lacks
+   (:func:`open_in_redis`); only those are computed, once per question version.
 
 Anything else (not registered, an attempt running, a limit reached, a pool that is empty or stale, a round
 not open, a simultaneous double start) returns None *before anything is written or popped*, except a stale
@@ -61,6 +62,8 @@ _OPEN = (
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'accept_until', ARGV[2], 'status', 'open', 'layout', ARGV[3])
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('EXPIREAT', KEYS[2], ARGV[4])
+redis.call('HSET', KEYS[6], ARGV[1], ARGV[5])
+redis.call('EXPIREAT', KEYS[6], ARGV[4])
 """
     + leaderboards.count_start_lua("KEYS[4]", "KEYS[5]", "ARGV[5]", "ARGV[6]")
     + """
@@ -326,6 +329,7 @@ def open_in_redis(session: Session, client: redis.Redis, prefix: str, started: Q
             keys.answer_key,
             keys.stats,
             keys.started,
+            attempt_state.running_key(prefix, started.round_id),
         ],
         args=[
             str(started.user_id),

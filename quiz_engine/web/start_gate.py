@@ -4,10 +4,10 @@ At a synchronised start thousands of contestants press "start" within seconds, a
 wait (:mod:`quiz_engine.services.admission`). Those are answered here, before the account is loaded
 from the database or the full page layout is rendered: identity from the signed session, the round's
 times from a few-seconds cache, the ticket from one Redis script (which also counts the contestant's own
-start limit, ``RATE_LIMIT_ATTEMPT_START``), and a slim waiting page (or the API's 503). Only a queued
-contestant costs one indexed read, to let anyone with an attempt running through to resume it. Everyone
-admitted goes on to the cheap start (:func:`quiz_engine.web.attempt_flow.quick_start`), or to the full
-one, which checks the same ticket again (:func:`quiz_engine.web.attempt_flow.start`).
+start limit, ``RATE_LIMIT_ATTEMPT_START``, and lets anyone with an attempt running in the round through to
+resume it), and a slim waiting page (or the API's 503): no database read at all. Everyone admitted goes on
+to the cheap start (:func:`quiz_engine.web.attempt_flow.quick_start`), or to the full one, which checks the
+same ticket again (:func:`quiz_engine.web.attempt_flow.start`).
 
 The cache holds copies of database rows for a few seconds per process; no instance needs another's.
 """
@@ -104,10 +104,7 @@ def _queued(round_id: int) -> tuple[Door, Admission] | None:
     if ticket.admitted:
         g.quiz_start_admitted = user_id  # the cheap start may follow (attempt_flow.quick_start)
         return None
-    if ticket.limited:
-        return door, ticket
-    # Checked only once queued (the Redis ticket first), so an admitted start costs no extra read here.
-    return None if admission.has_running_attempt(db.session, user_id) else (door, ticket)
+    return door, ticket
 
 
 def gate(respond: Callable[[Door, Admission], ResponseReturnValue]) -> Callable[..., Any]:

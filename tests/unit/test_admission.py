@@ -10,7 +10,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from quiz_engine.models import Attempt, AttemptStatus, utcnow
-from quiz_engine.services import admission, attempts
+from quiz_engine.services import admission, attempt_state, attempts
 from quiz_engine.services.admission import Admission
 from tests import contest_fixture
 
@@ -113,6 +113,42 @@ def test_a_contestant_resuming_their_attempt_never_queues(session, redis_client)
     session.execute(Attempt.__table__.update().values(status=AttemptStatus.SUBMITTED))
     session.commit()
     assert not ask(setup.user_id, setup.round.id).admitted  # nothing running any more: they queue like anyone
+
+
+def test_an_attempt_open_in_redis_passes_the_queue_without_the_database(session, redis_client) -> None:
+    """The gate asks Redis alone: opening an attempt marks it running in its round, closing it unmarks it."""
+    now = utcnow()
+    setup = contest_fixture.build(session, now=now, per_paper=3)
+    attempt = attempts.start_attempt(
+        session, round_=setup.round, user_id=setup.user_id, now=now, tz=ZoneInfo("UTC"), rng=random.Random(1)
+    )
+    session.commit()
+    round_id, running = setup.round.id, attempt_state.running_key(PREFIX, setup.round.id)
+    assert _ask(redis_client, 900, now, rate=1, burst=1, round_id=round_id).admitted  # the burst
+    assert not _ask(redis_client, setup.user_id, now, rate=1, burst=1, round_id=round_id).admitted  # not marked yet
+
+    attempts.open_state(session, redis_client, PREFIX, attempt)
+    assert redis_client.hget(running, str(setup.user_id)) == str(attempt.id)
+    assert redis_client.ttl(running) > 0
+    assert _ask(redis_client, setup.user_id, now, rate=1, burst=1, round_id=round_id).admitted
+    assert not _ask(redis_client, 901, now, rate=1, burst=1, round_id=round_id).admitted  # others still queue
+    assert _ask(redis_client, 902, now, rate=1, burst=1, round_id=round_id + 1).admitted  # another round's burst
+    assert not _ask(
+        redis_client, setup.user_id, now, rate=1, burst=1, round_id=round_id + 1
+    ).admitted  # marked here only
+
+    attempt_state.close_and_read(redis_client, PREFIX, round_id, attempt.id)
+    assert redis_client.hget(running, str(setup.user_id)) is None
+    assert not _ask(redis_client, setup.user_id, now, rate=1, burst=1, round_id=round_id).admitted
+
+
+def test_closing_an_older_attempt_keeps_the_newer_one_marked(redis_client) -> None:
+    for attempt_id in (1, 2):  # the first one's time ran out, and it is closed after the second opened
+        attempt_state.open_state(
+            redis_client, PREFIX, round_id=ROUND, attempt_id=attempt_id, user_id=5, accept_until=utcnow(), layout="4"
+        )
+    attempt_state.close_and_read(redis_client, PREFIX, ROUND, 1)
+    assert redis_client.hget(attempt_state.running_key(PREFIX, ROUND), "5") == "2"
 
 
 def test_start_limits_count_once_admitted_and_refuse_past_them(redis_client) -> None:

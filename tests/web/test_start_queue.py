@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AuditEvent, Role, Round, utcnow
@@ -107,6 +107,25 @@ def test_a_queued_start_writes_nothing_and_takes_no_paper(app, world, clock, red
         assert second.post(start).status_code == 200
         assert second.post(f"/api/v1/rounds/{world['round']}/attempts").status_code == 503
     assert _record(app, redis_client, world["round"]) == before
+
+
+def test_the_waiting_page_reads_nothing_from_the_database(app, world, clock) -> None:
+    """At a spike most presses are answered "wait": from the session, a cached round and Redis alone."""
+    first, second = _browser(app, "an@example.vn"), _browser(app, "binh@example.vn")
+    start = f"/rounds/{world['round']}/start"
+    assert first.post(start).status_code == 302
+    assert second.post(start).status_code == 200  # queued (and the round's times now cached)
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listen = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        waits = [second.post(start), second.post(f"/api/v1/rounds/{world['round']}/attempts")]
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert [w.status_code for w in waits] == [200, 503]
+    assert statements == []
 
 
 def test_waiting_in_the_queue_does_not_count_towards_the_start_limit(app, world, clock) -> None:
