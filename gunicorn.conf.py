@@ -13,6 +13,12 @@ workers = int(os.environ.get("QUIZ_WORKERS", max(2, multiprocessing.cpu_count())
 worker_class = "gthread"
 threads = int(os.environ.get("QUIZ_THREADS", 8))
 worker_connections = threads * 2
+# How long an idle connection is kept. Behind a proxy that pools its connections to the app (nginx's upstream
+# `keepalive`, any load balancer), set QUIZ_KEEPALIVE above the proxy's own idle timeout (nginx and most load
+# balancers: 60 s), e.g. 75: if the app closes an idle connection first, a request the proxy sends on it at that
+# moment is lost, and a POST then fails as a 502 (docs/DEPLOYMENT.md). Serving phones directly, keep the short
+# default, so that idle phones do not hold the worker's connection slots.
+keepalive = int(os.environ.get("QUIZ_KEEPALIVE", 2))
 graceful_timeout = 10
 timeout = 30
 accesslog = "-"

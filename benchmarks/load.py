@@ -424,9 +424,10 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     return f"""## A whole round under load, {r["backend"]} (issues 9 and 14)
 
 {machine()}
-gunicorn with the project's `gunicorn.conf.py` (gthread, {cores} workers × 8 threads, 16 connections each,
-access log on), {r["backend"]} via the app's own settings, Redis {r["redis_version"]} on TCP loopback with
-append-only persistence (everysec). The load generators run on the same {cores} cores.
+gunicorn with the project's `gunicorn.conf.py` (gthread, {cores} workers × 8 threads, 16 connections each, idle
+connections kept {load_stack.KEEPALIVE} s as behind a proxy, access log on), {r["backend"]} via the app's own
+settings, Redis {r["redis_version"]} on TCP loopback with append-only persistence (everysec). The load generators
+run on the same {cores} cores.
 
 {chr(10).join(verdicts)}
 

@@ -268,6 +268,10 @@ def prepare_papers(stack: Stack, round_id: int) -> None:
     )
 
 
+#: gunicorn's keep-alive in the benchmark: what docs/DEPLOYMENT.md sets behind nginx.
+KEEPALIVE = "75"
+
+
 def start_server(stack: Stack, *, app_module: str = "benchmarks.reference_app:app") -> None:
     """gunicorn with the project's production config, serving the app with the reference endpoints."""
     port = free_port()
@@ -277,7 +281,8 @@ def start_server(stack: Stack, *, app_module: str = "benchmarks.reference_app:ap
     stack.server_process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_module],
         cwd=ROOT,
-        env=stack.env(QUIZ_BIND=f"127.0.0.1:{port}"),
+        # The load generator's pooled connections stand for a proxy's pool: keep-alive as DEPLOYMENT.md sets it.
+        env=stack.env(QUIZ_BIND=f"127.0.0.1:{port}", QUIZ_KEEPALIVE=KEEPALIVE),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
