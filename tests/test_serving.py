@@ -141,3 +141,43 @@ def test_server_starts_shares_one_redis_and_stops_cleanly_twice(tmp_path: Path) 
     )
     assert reader.stdout.strip() == "b'2'", reader.stderr
     assert not _processes_mentioning(str(instance / "redis"))
+
+
+def _get_on(sock: socket.socket) -> bytes:
+    """One GET /healthz on an open connection; the response head and body as read (keep-alive kept)."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lengths = [line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+    length = int(lengths[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_idle_connections_are_kept_as_long_as_quiz_keepalive_says(tmp_path: Path) -> None:
+    """Behind a proxy, an idle pooled connection must outlive gunicorn's 2 s default (docs/DEPLOYMENT.md)."""
+    port = _free_port()
+    with (tmp_path / "gunicorn.log").open("ab") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env={**_env(tmp_path / "instance", port), "QUIZ_KEEPALIVE": "20"},
+            stdout=sink,
+            stderr=sink,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(port, server)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            assert _get_on(sock).startswith(b"HTTP/1.1 200")
+            time.sleep(3.5)  # idle beyond gunicorn's default keep-alive
+            assert _get_on(sock).startswith(b"HTTP/1.1 200")  # the same connection still serves
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)

@@ -271,52 +271,80 @@ def submit_attempt(
         saved = {field: attempt_state.SavedAnswer(value, now) for field, value in sent_answers.items()}
     ended = min(now, attempt.deadline_at)
     limit = accept_until(attempt, round_)
-    closing = {
+    answered = {
+        item.position: answer
+        for item in items
+        if (answer := saved.get(str(item.position))) is not None and answer.saved_at <= limit and answer.value
+    }
+    rows = _item_rows(session, items, answered, voided)
+    values: dict[str, object] = {
         "status": AttemptStatus.EXPIRED if by_server or now > limit else AttemptStatus.SUBMITTED,
         "submitted_at": ended,
         "duration_ms": int((ended - attempt.started_at).total_seconds() * 1000),
         "scored_at": now,
+        "correct_count": sum(bool(row["is_correct"]) for row in rows),
+        "scored_count": sum(row["is_correct"] is not None for row in rows),
     }
+    prediction = saved.get(attempt_state.PREDICTION_FIELD)
+    if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
+        values["prediction"] = int(prediction.value)
+    # Two statements, whatever the paper's length: each round trip costs a request far more than its SQL
+    # when the server is busy (the thread waits for the interpreter again after every one).
     closed = session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
-        .values(**closing)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not closed:
         session.refresh(attempt)
         return False
-    scores = _record_answers(session, attempt, limit, saved, items, voided)
-    # What the two UPDATEs wrote, set on the object as loaded: no re-read, and the boards (scored after
-    # the commit) take it from here.
-    for name, value in {**closing, **scores}.items():
+    session.connection().execute(_MARK_ITEMS, rows)
+    # What was written, set on the objects as loaded: no re-read, and the boards (scored after the commit)
+    # take it from here.
+    for item, row in zip(items, rows, strict=True):
+        for name in ("selected", "answered_at", "is_correct", "is_void"):
+            set_committed_value(item, name, row[name])
+    for name, value in values.items():
         set_committed_value(attempt, name, value)
     return True
 
 
-def _record_answers(
-    session: Session,
-    attempt: Attempt,
-    limit: datetime,
-    saved: Mapping[str, attempt_state.SavedAnswer],
-    items: list[AttemptItem],
-    voided: dict[int, VoidMode],
-) -> dict[str, object]:
-    """Write the answers saved in time and their marks; return the attempt's new scores as written."""
-    for item in items:
-        answer = saved.get(str(item.position))
-        if answer is not None and answer.saved_at <= limit and answer.value:
-            item.selected, item.answered_at = answer.choices, answer.saved_at
-    correct, counted = _mark(session, items, voided)
-    values: dict[str, object] = {"correct_count": correct, "scored_count": counted}
-    prediction = saved.get(attempt_state.PREDICTION_FIELD)
-    if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
-        values["prediction"] = int(prediction.value)
-    session.execute(
-        update(Attempt).where(Attempt.id == attempt.id).values(**values).execution_options(synchronize_session=False)
+_ITEMS = AttemptItem.__table__
+_MARK_ITEMS = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("item_id"))
+    .values(
+        selected=bindparam("selected", type_=_ITEMS.c.selected.type),
+        answered_at=bindparam("answered_at", type_=_ITEMS.c.answered_at.type),
+        is_correct=bindparam("is_correct", type_=_ITEMS.c.is_correct.type),
+        is_void=bindparam("is_void", type_=_ITEMS.c.is_void.type),
     )
-    session.flush()
-    return values
+)
+
+
+def _item_rows(
+    session: Session,
+    items: list[AttemptItem],
+    answered: Mapping[int, attempt_state.SavedAnswer],
+    voided: dict[int, VoidMode],
+) -> list[dict[str, object]]:
+    """Each item's answer (the one saved in time, else as it was) and its mark, ready for :data:`_MARK_ITEMS`."""
+    keys, rows = _keys(session, items, voided), []
+    for item in items:
+        answer = answered.get(item.position)
+        selected = answer.choices if answer is not None else item.selected
+        is_void, is_correct = _judge(keys, item, selected, voided)
+        rows.append(
+            {
+                "item_id": item.id,
+                "selected": selected,
+                "answered_at": answer.saved_at if answer is not None else item.answered_at,
+                "is_correct": is_correct,
+                "is_void": is_void,
+            }
+        )
+    return rows
 
 
 def _voided(session: Session, round_id: int) -> dict[int, VoidMode]:
@@ -337,23 +365,40 @@ def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
     return correct, counted
 
 
-def _mark(session: Session, items: list[AttemptItem], voided: dict[int, VoidMode]) -> tuple[int, int]:
-    """Mark each item against its version's key (kept per process: versions never change), voids applied."""
+def _keys(
+    session: Session, items: list[AttemptItem], voided: dict[int, VoidMode]
+) -> tuple[dict[int, tuple[int, ...]], dict[int, int]]:
+    """The paper's keys and (when the round voided anything) its questions, from :mod:`version_cache`."""
     versions = [item.question_version_id for item in items]
-    key = version_cache.correct_positions(session, versions)
-    question_of = version_cache.question_ids(session, versions) if voided else {}
+    return version_cache.correct_positions(session, versions), (
+        version_cache.question_ids(session, versions) if voided else {}
+    )
+
+
+def _judge(
+    keys: tuple[dict[int, tuple[int, ...]], dict[int, int]],
+    item: AttemptItem,
+    selected: list[int] | None,
+    voided: dict[int, VoidMode],
+) -> tuple[bool, bool | None]:
+    """``(is_void, is_correct)`` of one item against its version's key (versions never change), voids applied;
+    ``is_correct`` is None for a question voided "remove"."""
+    key, question_of = keys
+    mode = voided.get(question_of[item.question_version_id]) if voided else None
+    if mode is VoidMode.REMOVE:
+        return True, None
+    right = tuple(sorted(selected or [])) == key[item.question_version_id]
+    return mode is not None, mode is VoidMode.COUNT_CORRECT or right
+
+
+def _mark(session: Session, items: list[AttemptItem], voided: dict[int, VoidMode]) -> tuple[int, int]:
+    """Mark each item as it is (after a void), through the ORM; return ``(correct, counted)``."""
+    keys = _keys(session, items, voided)
     correct = counted = 0
     for item in items:
-        mode = voided.get(question_of[item.question_version_id]) if voided else None
-        item.is_void = mode is not None
-        if mode is VoidMode.REMOVE:
-            item.is_correct = None
-            continue
-        counted += 1
-        item.is_correct = mode is VoidMode.COUNT_CORRECT or (
-            tuple(sorted(item.selected or [])) == key[item.question_version_id]
-        )
-        correct += item.is_correct
+        item.is_void, item.is_correct = _judge(keys, item, item.selected, voided)
+        counted += item.is_correct is not None
+        correct += bool(item.is_correct)
     return correct, counted
 
 
