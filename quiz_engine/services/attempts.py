@@ -254,7 +254,8 @@ def submit_attempt(
     :param sent_answers: field -> value as the save endpoint stores them (``"0,2"``; ``p`` for the prediction).
     :return: True if this call closed it, False if it was already closed (a resent submit).
     :raises StateUnavailableError: if Redis cannot be read and no answers were sent; nothing changes.
-    The caller commits, then scores the attempt into the boards (``scoring.apply_to_boards``).
+    The caller takes the board entry (``scoring.board_entry``), commits, then scores the attempt into the
+    boards (``scoring.apply_entry``).
     """
     round_ = session.get(Round, attempt.round_id)
     # Read the paper and the voided questions before claiming the attempt: the claim takes the write

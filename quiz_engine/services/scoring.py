@@ -38,18 +38,15 @@ def voids(session: Session, round_id: int) -> dict[int, VoidMode]:
     return dict(rows.all())
 
 
-def key_entries(
-    session: Session, round_id: int, version_ids: Iterable[int], voided: dict[int, VoidMode] | None = None
-) -> dict[int, str]:
-    """Answer-key entries for question versions, voids applied (``voided``: the round's, read if not given).
+def key_entries(session: Session, round_id: int, version_ids: Iterable[int]) -> dict[int, str]:
+    """Answer-key entries for question versions, voids applied.
 
     The keys come from :mod:`version_cache` (versions never change), so only the voids are read.
     """
     wanted = list(dict.fromkeys(version_ids))
     if not wanted:
         return {}
-    if voided is None:
-        voided = voids(session, round_id)
+    voided = voids(session, round_id)
     question_of = version_cache.question_ids(session, wanted) if voided else {}
     entries = {}
     for version_id, positions in version_cache.correct_positions(session, wanted).items():
