@@ -260,7 +260,7 @@ def submit_attempt(
     round_ = session.get(Round, attempt.round_id)
     # Read the paper and the voided questions before claiming the attempt: the claim takes the write
     # lock (all of SQLite's), and what happens under it should be writes only.
-    items, voided = list(attempt.items), _voided(session, attempt.round_id)
+    items, voided = list(attempt.items), voids(session, attempt.round_id)
     try:
         saved = attempt_state.close_and_read(client, prefix, attempt.round_id, attempt.id)
     except (redis.RedisError, OSError) as exc:
@@ -348,7 +348,8 @@ def _item_rows(
     return rows
 
 
-def _voided(session: Session, round_id: int) -> dict[int, VoidMode]:
+def voids(session: Session, round_id: int) -> dict[int, VoidMode]:
+    """Question id -> how it was voided in this round."""
     return dict(
         session.execute(
             select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == round_id)
@@ -361,7 +362,7 @@ def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
 
     A question voided "count correct" is right for everyone; one voided "remove" is left out.
     """
-    correct, counted = _mark(session, list(attempt.items), _voided(session, attempt.round_id))
+    correct, counted = _mark(session, list(attempt.items), voids(session, attempt.round_id))
     session.flush()
     return correct, counted
 

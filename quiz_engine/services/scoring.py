@@ -23,19 +23,10 @@ from quiz_engine.models import (
     AttemptItem,
     AttemptStatus,
     Round,
-    VoidedQuestion,
     VoidMode,
 )
 from quiz_engine.services import leaderboards, version_cache
-from quiz_engine.services.attempts import accept_until
-
-
-def voids(session: Session, round_id: int) -> dict[int, VoidMode]:
-    """Question id -> how it was voided in this round."""
-    rows = session.execute(
-        select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == round_id)
-    )
-    return dict(rows.all())
+from quiz_engine.services.attempts import accept_until, voids
 
 
 def key_entries(session: Session, round_id: int, version_ids: Iterable[int]) -> dict[int, str]:
