@@ -243,6 +243,7 @@ def submit_attempt(
     now: datetime,
     by_server: bool = False,
     sent_answers: dict[str, str] | None = None,
+    voided: dict[int, VoidMode] | None = None,
 ) -> bool:
     """Close ``attempt``: take the answers saved in time, score them, record the times.
 
@@ -252,6 +253,7 @@ def submit_attempt(
 
     :param by_server: closed by the deadline sweep (status ``expired``) rather than by the contestant.
     :param sent_answers: field -> value as the save endpoint stores them (``"0,2"``; ``p`` for the prediction).
+    :param voided: the round's voids (:func:`voids`) when the caller has read them already; else read here.
     :return: True if this call closed it, False if it was already closed (a resent submit).
     :raises StateUnavailableError: if Redis cannot be read and no answers were sent; nothing changes.
     The caller takes the board entry (``scoring.board_entry``), commits, then scores the attempt into the
@@ -260,7 +262,9 @@ def submit_attempt(
     round_ = session.get(Round, attempt.round_id)
     # Read the paper and the voided questions before claiming the attempt: the claim takes the write
     # lock (all of SQLite's), and what happens under it should be writes only.
-    items, voided = list(attempt.items), voids(session, attempt.round_id)
+    items = list(attempt.items)
+    if voided is None:
+        voided = voids(session, attempt.round_id)
     try:
         saved = attempt_state.close_and_read(client, prefix, attempt.round_id, attempt.id)
     except (redis.RedisError, OSError) as exc:

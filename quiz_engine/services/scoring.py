@@ -29,15 +29,18 @@ from quiz_engine.services import leaderboards, version_cache
 from quiz_engine.services.attempts import accept_until, voids
 
 
-def key_entries(session: Session, round_id: int, version_ids: Iterable[int]) -> dict[int, str]:
-    """Answer-key entries for question versions, voids applied.
+def key_entries(
+    session: Session, round_id: int, version_ids: Iterable[int], voided: dict[int, VoidMode] | None = None
+) -> dict[int, str]:
+    """Answer-key entries for question versions, voids applied (``voided``: the round's, read here if not given).
 
-    The keys come from :mod:`version_cache` (versions never change), so only the voids are read.
+    The keys come from :mod:`version_cache` (versions never change), so at most the voids are read.
     """
     wanted = list(dict.fromkeys(version_ids))
     if not wanted:
         return {}
-    voided = voids(session, round_id)
+    if voided is None:
+        voided = voids(session, round_id)
     question_of = version_cache.question_ids(session, wanted) if voided else {}
     entries = {}
     for version_id, positions in version_cache.correct_positions(session, wanted).items():
@@ -82,12 +85,13 @@ class BoardEntry:
     scored: leaderboards.ScoredAttempt | None
 
 
-def board_entry(session: Session, attempt: Attempt, round_: Round) -> BoardEntry:
-    """The board entry of an attempt just closed (:func:`attempts.submit_attempt`), from what is loaded."""
+def board_entry(session: Session, attempt: Attempt, round_: Round, voided: dict[int, VoidMode]) -> BoardEntry:
+    """The board entry of an attempt just closed (:func:`attempts.submit_attempt`), from what is loaded and the
+    round's ``voided`` questions as the closing used them."""
     if round_.is_practice:
         return BoardEntry(round_.id, None, {}, None)
     scored = _scored(attempt, round_)
-    key = key_entries(session, round_.id, scored.version_ids)
+    key = key_entries(session, round_.id, scored.version_ids, voided)
     return BoardEntry(round_.id, round_.counting_policy.value, key, scored)
 
 
@@ -118,7 +122,7 @@ def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt:
     """:func:`apply_entry` for an attempt as loaded now (committed and closed)."""
     round_ = session.get(Round, attempt.round_id)
     assert round_ is not None
-    return apply_entry(session, client, prefix, board_entry(session, attempt, round_), now)
+    return apply_entry(session, client, prefix, board_entry(session, attempt, round_, voids(session, round_.id)), now)
 
 
 def closed_attempts(session: Session, round_: Round) -> list[leaderboards.ClosedAttempt]:

@@ -122,11 +122,12 @@ def close(
     """Close ``attempt`` once, commit, then score it into the boards; False if it was already closed."""
     # Held here, so the session's (weak) identity map keeps it: closing and scoring read it without a query.
     round_ = db.session.get(Round, attempt.round_id)
+    voided = attempts.voids(db.session, attempt.round_id)  # read once: for the marks and for the board's key
     closed = attempts.submit_attempt(
-        db.session, client, prefix, attempt, now=now, by_server=by_server, sent_answers=sent_answers
+        db.session, client, prefix, attempt, now=now, by_server=by_server, sent_answers=sent_answers, voided=voided
     )
     # Taken before the commit expires what is loaded, so scoring into the boards reads nothing again.
-    entry = scoring.board_entry(db.session, attempt, round_) if closed else None
+    entry = scoring.board_entry(db.session, attempt, round_, voided) if closed else None
     if closed:
         audit.record(
             db.session,
