@@ -1,9 +1,10 @@
 """Scoring glue between the database (the record) and the Redis boards (a projection of it).
 
 - the answer key goes to Redis per paper when an attempt opens (voided questions as ``*``/``-``);
-- after the database has committed a submitted attempt, :func:`apply_to_boards` runs the Lua
-  scoring; if Redis is unreachable the round is marked stale instead, and :func:`repair_stale`
-  (run by the periodic maintenance) or :func:`rebuild_round` puts it right from the database.
+- a closed attempt's :func:`board_entry` is taken before the commit; once the database has committed it,
+  :func:`apply_entry` runs the Lua scoring; if Redis is unreachable the round is marked stale instead,
+  and :func:`repair_stale` (run by the periodic maintenance) or :func:`rebuild_round` puts it right from
+  the database.
 Functions flush; the caller commits.
 """
 
@@ -116,13 +117,6 @@ def apply_entry(session: Session, client: redis.Redis, prefix: str, entry: Board
         )
         return False
     return True
-
-
-def apply_to_boards(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> bool:
-    """:func:`apply_entry` for an attempt as loaded now (committed and closed)."""
-    round_ = session.get(Round, attempt.round_id)
-    assert round_ is not None
-    return apply_entry(session, client, prefix, board_entry(session, attempt, round_, voids(session, round_.id)), now)
 
 
 def closed_attempts(session: Session, round_: Round) -> list[leaderboards.ClosedAttempt]:

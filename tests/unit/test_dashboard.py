@@ -54,8 +54,9 @@ def _play(session, client, round_, user_id: int, right: int, at: datetime, submi
     if submit:
         done = at + timedelta(minutes=3)
         attempts.submit_attempt(session, client, PREFIX, attempt, now=done)
+        entry = scoring.board_entry(session, attempt, round_, attempts.voids(session, round_.id))
         session.commit()
-        assert scoring.apply_to_boards(session, client, PREFIX, attempt, done)
+        assert scoring.apply_entry(session, client, PREFIX, entry, done)
     return attempt
 
 
