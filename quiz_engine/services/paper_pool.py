@@ -278,16 +278,25 @@ def take_from(session: Session, client: redis.Redis, pool: Pool) -> list[papers.
     papers in a row (each is discarded: it was popped and is not put back).
     """
     for _ in range(STALE_TRIES):
-        try:
-            raw = client.lpop(pool.list_key)
-        except (redis.RedisError, OSError):
+        popped = pop(client, pool)
+        if popped is None:
             return None
-        if raw is None:
-            return None
-        paper = decode(raw.decode() if isinstance(raw, bytes) else raw, pool.items)
-        if paper is not None and _still_current(session, pool.items, paper):
-            return paper
+        if popped and _still_current(session, pool.items, popped):
+            return popped
     return None
+
+
+def pop(client: redis.Redis, pool: Pool) -> list[papers.PaperItem] | None:
+    """The next paper of ``pool``, unchecked: None when the pool is empty or Redis cannot be reached, and an
+    empty list for a malformed one (discarded). The caller checks it is current before using it: by
+    :func:`_still_current`, or in the statement that writes it (:mod:`quiz_engine.services.starts`)."""
+    try:
+        raw = client.lpop(pool.list_key)
+    except (redis.RedisError, OSError):
+        return None
+    if raw is None:
+        return None
+    return decode(raw.decode() if isinstance(raw, bytes) else raw, pool.items) or []
 
 
 # --- Filling -----------------------------------------------------------------------------------------

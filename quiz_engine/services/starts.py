@@ -38,19 +38,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text
+from sqlalchemy import Connection, and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
     Attempt,
-    AttemptItem,
     AttemptStatus,
-    AuditEvent,
     Contest,
     Registration,
     Round,
     User,
 )
+from quiz_engine.models.base import UTCDateTime
 from quiz_engine.services import attempt_state, attempts, leaderboards, paper_pool, papers, scoring, version_cache
 from quiz_engine.services.audit import Origin
 
@@ -157,9 +156,6 @@ def _facts_statement():  # type: ignore[no-untyped-def]
 
 
 _FACTS = _facts_statement()
-_INSERT_ATTEMPT = insert(Attempt.__table__).returning(Attempt.__table__.c.id)
-_INSERT_ITEMS = insert(AttemptItem.__table__)
-_INSERT_AUDIT = insert(AuditEvent.__table__)
 
 
 def _plan(session: Session, prefix: str, round_id: int, updated_at: datetime) -> RoundPlan:
@@ -212,8 +208,7 @@ def quick_start(
     ):
         return None
     pool = _plan(session, prefix, round_id, facts.updated_at).pool(facts.group_id)
-    paper = paper_pool.take_from(session, client, pool) if pool is not None else None
-    if paper is None:
+    if pool is None:
         return None
     deadline = attempts.deadline_for(now, facts.time_limit_seconds, facts.closes_at)
     row = {
@@ -224,12 +219,18 @@ def quick_start(
         "group_id": facts.group_id,
         "started_at": now,
         "deadline_at": deadline,
-        "question_count": len(paper),
         "ip_address": origin.ip_address,
         "user_agent": (origin.user_agent or "")[:255] or None,
     }
-    write = _write_postgresql if connection.dialect.name == "postgresql" else _write_each
-    attempt_id = write(connection, row, paper)
+    write = _write_postgresql if connection.dialect.name == "postgresql" else _write_sqlite
+    for _ in range(paper_pool.STALE_TRIES):  # a stale paper is dropped and the next one tried
+        paper = paper_pool.pop(client, pool)
+        if paper is None:
+            return None
+        if paper and (attempt_id := write(connection, {**row, "question_count": len(paper)}, _as_json(paper, pool))):
+            break
+    else:
+        return None
     versions = tuple(p.version_id for p in paper)
     correct = version_cache.correct_positions(session, versions)
     layout = attempt_state.layout_of([len(p.choice_order) for p in paper], [len(correct[v]) > 1 for v in versions])
@@ -249,55 +250,100 @@ def quick_start(
     )
 
 
-def _write_each(connection: Connection, row: dict[str, Any], paper: Sequence[papers.PaperItem]) -> int:
-    """The attempt, its items and the audit row in three statements (SQLite runs in-process: cheap)."""
-    attempt_id: int = connection.execute(_INSERT_ATTEMPT, {**row, "status": AttemptStatus.IN_PROGRESS}).scalar_one()
-    connection.execute(
-        _INSERT_ITEMS,
+def _as_json(paper: Sequence[papers.PaperItem], pool: paper_pool.Pool) -> str:
+    """The paper as the write statements read it: each question with what its mix item requires of it."""
+    items = pool.items
+    return json.dumps(
         [
             {
-                "attempt_id": attempt_id,
                 "position": p.position,
-                "question_version_id": p.version_id,
+                "version_id": p.version_id,
                 "choice_order": p.choice_order,
-                "selected": None,
-                "answered_at": None,
-                "is_correct": None,
-                "is_void": False,
+                "bank_id": items[p.mix_index].bank_id,
+                "topic": items[p.mix_index].topic,
+                "difficulty": items[p.mix_index].difficulty,
             }
             for p in paper
-        ],
+        ]
     )
-    connection.execute(
-        _INSERT_AUDIT,
-        {
-            "at": row["started_at"],
-            "action": "attempt.start",
-            "actor_id": row["user_id"],
-            "target_type": "attempt",
-            "target_id": attempt_id,
-            "ip_address": row["ip_address"],
-            "user_agent": row["user_agent"],
-            "details": {"round_id": row["round_id"]},
-        },
+
+
+#: How many of the paper's questions are still the current version of an active question matching their mix
+#: item (bank, topic, difficulty): the check of :func:`paper_pool._still_current`, inside the write, so that a
+#: stale paper writes nothing and costs no statement of its own. ``{p}`` is the paper's rows in each dialect.
+_CURRENT_COUNT = """(
+  SELECT count(*) FROM {rows}
+  JOIN question_versions AS v ON v.id = {version_id}
+  JOIN questions AS q ON q.id = v.question_id
+  WHERE q.current_version_id = v.id AND q.is_active AND q.bank_id = {bank_id}
+    AND ({topic} IS NULL OR q.topic = {topic}) AND ({difficulty} IS NULL OR q.difficulty = {difficulty})
+)"""
+_ATTEMPT_COLUMNS = (
+    "round_id, user_id, number, unit_id, group_id, status, started_at, deadline_at, question_count, ip_address,"
+    " user_agent"
+)
+_ATTEMPT_VALUES = (
+    ":round_id, :user_id, :number, :unit_id, :group_id, 'in_progress', :started_at, :deadline_at, :question_count,"
+    " :ip_address, :user_agent"
+)
+_TYPED = (bindparam("started_at", type_=UTCDateTime), bindparam("deadline_at", type_=UTCDateTime))
+
+#: SQLite runs in-process, so round trips cost nothing: the attempt (written only if the paper is current),
+#: then its items from the paper's JSON in one statement, then the audit row.
+_SQLITE_ATTEMPT = text(
+    f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) SELECT {_ATTEMPT_VALUES} WHERE "
+    + _CURRENT_COUNT.format(
+        rows="json_each(:paper) AS p",
+        **{k: f"json_extract(p.value, '$.{k}')" for k in ("version_id", "bank_id", "topic", "difficulty")},
     )
-    return attempt_id
+    + " = :question_count RETURNING id"
+).bindparams(*_TYPED)
+_SQLITE_ITEMS = text(
+    """
+INSERT INTO attempt_items (attempt_id, position, question_version_id, choice_order, is_void)
+SELECT :attempt_id, json_extract(value, '$.position'), json_extract(value, '$.version_id'),
+       json_extract(value, '$.choice_order'), 0
+FROM json_each(:paper)
+"""
+)
+_SQLITE_AUDIT = text(
+    """
+INSERT INTO audit_events (at, action, actor_id, target_type, target_id, ip_address, user_agent, details)
+VALUES (:started_at, 'attempt.start', :user_id, 'attempt', :attempt_id, :ip_address, :user_agent,
+        json_object('round_id', :round_id))
+"""
+).bindparams(_TYPED[0])
+
+
+def _write_sqlite(connection: Connection, row: dict[str, Any], paper: str) -> int | None:
+    """The attempt, its items and the audit row; None, with nothing written, if the paper is stale."""
+    found = connection.execute(_SQLITE_ATTEMPT, {**row, "paper": paper}).scalar()
+    if found is None:
+        return None
+    connection.execute(_SQLITE_ITEMS, {"attempt_id": found, "paper": paper})
+    connection.execute(_SQLITE_AUDIT, {**row, "attempt_id": found})
+    return int(found)
 
 
 #: The same three rows in one statement and one round trip: data-modifying CTEs, the paper as one JSON
-#: parameter. Status and action are the values the models write ("in_progress", "attempt.start").
-_WRITE_POSTGRESQL = text(
-    """
-WITH a AS (
-  INSERT INTO attempts (round_id, user_id, number, unit_id, group_id, status, started_at, deadline_at,
-                        question_count, ip_address, user_agent)
-  VALUES (:round_id, :user_id, :number, :unit_id, :group_id, 'in_progress', :started_at, :deadline_at,
-          :question_count, :ip_address, :user_agent)
+#: parameter, and nothing written if the paper is stale. Status and action are the values the models write.
+_POSTGRESQL_WRITE = text(
+    f"""
+WITH p AS (
+  SELECT * FROM jsonb_to_recordset(CAST(:paper AS jsonb))
+    AS r(position integer, version_id integer, choice_order jsonb, bank_id integer, topic text, difficulty text)
+), a AS (
+  INSERT INTO attempts ({_ATTEMPT_COLUMNS})
+  SELECT {_ATTEMPT_VALUES}
+  WHERE {
+        _CURRENT_COUNT.format(
+            rows="p", version_id="p.version_id", bank_id="p.bank_id", topic="p.topic", difficulty="p.difficulty"
+        )
+    } = :question_count
   RETURNING id
 ), items AS (
   INSERT INTO attempt_items (attempt_id, position, question_version_id, choice_order, is_void)
-  SELECT a.id, p.position, p.version_id, p.choice_order, false
-  FROM a, jsonb_to_recordset(CAST(:paper AS jsonb)) AS p(position integer, version_id integer, choice_order jsonb)
+  SELECT a.id, p.position, p.version_id, p.choice_order, false FROM a, p
 ), audit AS (
   INSERT INTO audit_events (at, action, actor_id, target_type, target_id, ip_address, user_agent, details)
   SELECT :started_at, 'attempt.start', :user_id, 'attempt', a.id, :ip_address, :user_agent,
@@ -306,12 +352,13 @@ WITH a AS (
 )
 SELECT id FROM a
 """
-)
+).bindparams(*_TYPED)
 
 
-def _write_postgresql(connection: Connection, row: dict[str, Any], paper: Sequence[papers.PaperItem]) -> int:
-    items = [{"position": p.position, "version_id": p.version_id, "choice_order": p.choice_order} for p in paper]
-    return int(connection.execute(_WRITE_POSTGRESQL, {**row, "paper": json.dumps(items)}).scalar_one())
+def _write_postgresql(connection: Connection, row: dict[str, Any], paper: str) -> int | None:
+    """As :func:`_write_sqlite`, in one round trip."""
+    found = connection.execute(_POSTGRESQL_WRITE, {**row, "paper": paper}).scalar()
+    return None if found is None else int(found)
 
 
 def open_in_redis(session: Session, client: redis.Redis, prefix: str, started: QuickStart) -> None:
