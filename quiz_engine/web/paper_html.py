@@ -4,8 +4,9 @@ A question's markup depends on its version (text and choices never change: an ed
 language; what differs from one paper to the next is the position, the number shown, the save address, the
 order of the choices (their letters) and which are ticked. So ``contest/_question.html`` is rendered once per
 (version, language) and ``contest/_choice.html`` once per (version, choice, language), with stand-ins for the
-rest, kept in per-process LRUs as stencils (:mod:`stencil`), and a paper fills the stand-ins in: one join per
-question and choice instead of a template loop over every choice (docs/PERFORMANCE.md).
+rest, kept in per-process LRUs as stencils (:mod:`stencil`); the two are put together once per (version, order
+of its choices, language), and a paper fills the stand-ins in: one join per question instead of a template loop
+over every choice (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -27,25 +28,38 @@ CACHE_SIZE = 20_000
 
 _questions: Lru[Stencil] = Lru(CACHE_SIZE)
 _choices: Lru[Stencil] = Lru(CACHE_SIZE * 4)
+_ordered_questions: Lru[Stencil] = Lru(CACHE_SIZE * 4)  # a few of each question's orders are in use at once
 _LETTERS = "ABCDEF"
+_TICKED = tuple(f"ticked_{letter}" for letter in _LETTERS.lower())  # stand-in names are letters only
 
 
 def paper_question(question: PaperQuestion, number: int, save_prefix: str, locale: str) -> str:
     """The fieldset of one question: ``number`` as shown ("Câu 3"), saved to ``save_prefix`` + its position."""
-    position = str(question.position)
-    choices = "".join(
-        _choice(question, choice_id, text, locale).fill(
-            {
-                "position": position,
-                "letter": _LETTERS[index],
-                "ticked": " checked" if choice_id in question.selected else "",
-            }
+    values = {"position": str(question.position), "label": _question_label(locale, number), "save": save_prefix}
+    for index, (choice_id, _) in enumerate(question.choices):
+        values[_TICKED[index]] = " checked" if choice_id in question.selected else ""
+    return _ordered(question, locale).fill(values)
+
+
+def _ordered(question: PaperQuestion, locale: str) -> Stencil:
+    """The question with its choices in this paper's order: one stencil per (version, order), so that a paper
+    fills one per question (what is left: position, number, save address, which choices are ticked)."""
+
+    def render() -> Stencil:
+        choices = "".join(
+            _choice(question, choice_id, text, locale).fill(
+                {"position": slot("position"), "letter": _LETTERS[index], "ticked": slot(_TICKED[index])}
+            )
+            for index, (choice_id, text) in enumerate(question.choices)
         )
-        for index, (choice_id, text) in enumerate(question.choices)
-    )
-    label = _question_label(locale, number)
-    values = {"choices": choices, "position": position, "label": label, "save": save_prefix}
-    return _question(question, locale).fill(values)
+        return Stencil(
+            _question(question, locale).fill(
+                {"choices": choices, "position": slot("position"), "label": slot("label"), "save": slot("save")}
+            )
+        )
+
+    order = tuple(choice_id for choice_id, _ in question.choices)
+    return _ordered_questions.get_or_make((question.version_id, order, question.multiple, locale), render)
 
 
 def _question(question: PaperQuestion, locale: str) -> Stencil:
@@ -111,3 +125,4 @@ def init_app(app: Flask) -> None:
     # Rendered questions are keyed by version id: a new app may be on another database (tests make one each).
     _questions.clear()
     _choices.clear()
+    _ordered_questions.clear()
