@@ -191,6 +191,41 @@ def test_stale_papers_are_discarded_never_handed_out(session, redis_client) -> N
     assert redis_client.llen(pool.list_key) == 0  # all three were stale: popped and not put back
 
 
+@pytest.mark.parametrize("change", ["retired", "edited", "moved to another topic"])
+def test_a_stale_paper_writes_nothing_and_the_next_good_one_is_used(session, redis_client, change) -> None:
+    """The quick start checks a paper in the statement that writes it: a stale one leaves no row behind."""
+    setup = contest_fixture.build(session, questions=13, per_paper=12)
+    rules = contests.rules_of(session, setup.round)
+    contests.update_round(
+        session, setup.round, replace(rules, mix=(contests.MixItem("bank", 12, topic="Chung"),)), now=utcnow()
+    )
+    session.commit()
+    pool = _prepare(session, redis_client, setup.round, count=1)
+    (stale,) = redis_client.lrange(pool.list_key, 0, -1)
+    first_version = paper_pool.decode(stale, pool.items)[0].version_id
+    question = session.scalar(select(Question).where(Question.current_version_id == first_version))
+    if change == "retired":
+        banks.set_active(session, question, False, now=utcnow())
+    elif change == "edited":
+        text = question.current_version.text
+        edited = contest_fixture.bank_csv(13).decode().replace(text, text[:-1] + " (đã sửa)?").encode()
+        bank = banks.get_or_create_bank(session, "bank")
+        assert banks.import_file(session, bank, "bank.csv", edited, now=utcnow()).updated == 1
+    else:
+        session.execute(Question.__table__.update().where(Question.id == question.id).values(topic="Khác"))
+    session.commit()
+    assert _prepare(session, redis_client, setup.round, count=1).list_key == pool.list_key  # redrawn: one good paper
+    redis_client.lpush(pool.list_key, stale)  # and the stale one ahead of it
+    started = _quick(session, redis_client, setup)
+    assert started is not None
+    session.commit()
+    assert _rows(session) == (1, 12, 1)  # one attempt: the stale paper wrote nothing
+    assert first_version not in started.version_ids
+    assert redis_client.llen(pool.list_key) == 0  # the stale paper was dropped, not put back
+    written = session.scalars(select(AttemptItem.question_version_id).order_by(AttemptItem.position)).all()
+    assert tuple(written) == started.version_ids
+
+
 def test_an_edited_mix_is_followed_at_once(session, redis_client) -> None:
     """The round's plan is cached by its updated_at, which every edit sets: no stale mix is ever used."""
     setup = contest_fixture.build(session, per_paper=5)
