@@ -26,7 +26,8 @@ in the round passes without a ticket (resuming never queues): opening an attempt
 ``running`` hash (:func:`attempt_state.running_key`) and closing it unmarks it, so the script asks Redis,
 not the database. Should the mark be missing (an attempt running in another round, a Redis that lost it),
 the contestant queues like anyone and is then sent back to that attempt; a mark left behind (the attempt
-closed while Redis was away) only lets one start skip the queue. ``rate = 0`` turns admission off, and when Redis
+closed while Redis was away) only lets one start skip the queue. The same script can take an admitted start's
+pre-drawn paper (``take_from``), saving the start a round trip. ``rate = 0`` turns admission off, and when Redis
 cannot be reached everyone passes: the rate limits and the database are the last line.
 An abandoned ticket still uses its slot; the queue then moves on without it.
 Nothing here writes to the database.
@@ -67,10 +68,14 @@ if interval > 0 and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
   end
   if due > now then return {0, math.ceil((due - now) / interval), math.ceil(due - now)} end
 end
-for i = 4, #KEYS do
+local limits = #KEYS - tonumber(ARGV[6])
+for i = 4, limits do
   local hits = redis.call('INCR', KEYS[i])
-  if hits == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[6 + 2 * (i - 4) + 1]) end
-  if hits > tonumber(ARGV[6 + 2 * (i - 4)]) then return {-1, 0, math.max(1, redis.call('PTTL', KEYS[i]))} end
+  if hits == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[7 + 2 * (i - 4) + 1]) end
+  if hits > tonumber(ARGV[7 + 2 * (i - 4)]) then return {-1, 0, math.max(1, redis.call('PTTL', KEYS[i]))} end
+end
+if limits < #KEYS and redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then
+  return {1, 0, 0, redis.call('LPOP', KEYS[#KEYS])}
 end
 return {1, 0, 0}
 """
@@ -88,6 +93,8 @@ class Admission:
     rate: float = field(default=0.0, compare=False)
     #: Admitted by the queue but over the contestant's own start limit: refuse (429) for ``wait_ms``.
     limited: bool = False
+    #: The pre-drawn paper taken for the start on admission (``take_from``), still encoded; None if none was.
+    paper: str | None = field(default=None, compare=False)
 
     @property
     def wait_seconds(self) -> int:
@@ -182,6 +189,7 @@ def admit(
     rate: float,
     burst: int,
     limits: Sequence[tuple[int, int]] = (),
+    take_from: str | None = None,
 ) -> Admission:
     """Issue or read ``user_id``'s ticket for ``round_id`` and say whether it may start now.
 
@@ -190,20 +198,36 @@ def admit(
     :param limits: the contestant's own start limits, ``(starts, window seconds)`` pairs (``RATE_LIMIT_ATTEMPT_START``),
         counted in the same script once the queue admits (a wait in the queue never counts), so the limit
         costs the start no round trip of its own; over one, the answer is :attr:`Admission.limited`.
+    :param take_from: a pre-drawn paper list of the round (:mod:`paper_pool`): on admission, unless the contestant
+        has an attempt running in the round (they resume, no paper needed), its next paper is taken in the same
+        script (:attr:`Admission.paper`), which saves the start a round trip. The caller owns that paper: it
+        uses it or puts it back.
     """
-    if rate <= 0 and not limits:
+    if rate <= 0 and not limits and take_from is None:
         return ADMITTED
     keys = [tickets_key(prefix, round_id), last_key(prefix, round_id), attempt_state.running_key(prefix, round_id)]
     keys += [limit_key(prefix, round_id, user_id, index) for index in range(len(limits))]
+    keys += [take_from] if take_from is not None else []
     interval = f"{1000 / rate:.3f}" if rate > 0 else "0"
-    args = [str(user_id), str(_ms(now)), interval, str(max(1, burst)), str(_ms_of(KEEP))]
+    args = [
+        str(user_id),
+        str(_ms(now)),
+        interval,
+        str(max(1, burst)),
+        str(_ms_of(KEEP)),
+        "0" if take_from is None else "1",
+    ]
     args += [str(n) for amount, seconds in limits for n in (amount, seconds * 1000)]
     try:
-        admitted, position, wait_ms = client.register_script(_ADMIT)(keys=keys, args=args)
+        answer = client.register_script(_ADMIT)(keys=keys, args=args)
     except (redis.RedisError, OSError):
         return ADMITTED  # fail open: the database is the last line
+    admitted, position, wait_ms = answer[:3]
     if admitted == 1:
-        return ADMITTED
+        paper = answer[3] if len(answer) > 3 else None
+        return (
+            ADMITTED if paper is None else Admission(True, paper=paper.decode() if isinstance(paper, bytes) else paper)
+        )
     if admitted == -1:
         return Admission(False, 0, int(wait_ms), rate, limited=True)
     return Admission(False, int(position), int(wait_ms), rate)

@@ -294,9 +294,12 @@ def pop(client: redis.Redis, pool: Pool) -> list[papers.PaperItem] | None:
         raw = client.lpop(pool.list_key)
     except (redis.RedisError, OSError):
         return None
-    if raw is None:
-        return None
-    return decode(raw.decode() if isinstance(raw, bytes) else raw, pool.items) or []
+    return None if raw is None else decode_or_drop(raw.decode() if isinstance(raw, bytes) else raw, pool)
+
+
+def decode_or_drop(raw: str, pool: Pool) -> list[papers.PaperItem]:
+    """A popped paper of ``pool`` decoded, or an empty list if it is malformed (it is dropped)."""
+    return decode(raw, pool.items) or []
 
 
 # --- Filling -----------------------------------------------------------------------------------------

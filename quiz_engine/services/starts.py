@@ -1,26 +1,30 @@
 """The common start, made cheap: a registered contestant, no attempt running, a paper drawn ahead of time.
 
 At a synchronised start thousands of contestants press "start" within seconds, and nearly all of them are
-this common case. :func:`quick_start` serves it with two reads, one write and two Redis calls, with no ORM
-object graph (about 3.3 ms of CPU in-process instead of 18 ms; docs/PERFORMANCE.md):
+this common case. :func:`quick_start` serves it with one read, one write and one or two Redis calls, with no
+ORM object graph (about 1.1 ms of CPU in-process for this service, 2.9 ms for the whole request with its paper
+page, instead of 18 ms; docs/PERFORMANCE.md):
 
 1. one SELECT: the account's session stamp (no ORM load of the account), the round's times and rules, whether
    the contest is published, the contestant's registration, any attempt running, and the attempts used in
    this round and today (scalar subqueries);
-2. LPOP of a pre-drawn paper (:mod:`paper_pool`) and its check against the current questions (one SELECT
-   by primary key);
-3. the attempt, its items and the audit row: on PostgreSQL one statement (data-modifying CTEs, one round
-   trip), on SQLite three (in-process, so round trips cost nothing). The caller commits, so an acknowledged
-   start is in the database before the answer;
+2. a pre-drawn paper (:mod:`paper_pool`): taken by the start queue's admission script in the same round trip
+   when this process knows the round's pool (:func:`pool_hint`), else by one LPOP;
+3. the attempt, its items and the audit row, written only if every question of the paper is still the current
+   version of an active question matching its mix item (the check is the INSERT's own condition, so a stale
+   paper writes nothing and the next one is tried): on PostgreSQL one statement (data-modifying CTEs, one
+   round trip), on SQLite three (in-process, so round trips cost nothing). The caller commits, so an
+   acknowledged start is in the database before the answer;
 4. after the commit, one Redis script opens the attempt's state, marks it the contestant's running attempt (a
    resumer passes the start queue), counts the start and reports which answer-key entries Redis lacks
    (:func:`open_in_redis`); only those are computed, once per question version.
 
 Anything else (not registered, an attempt running, a limit reached, a pool that is empty or stale, a round
-not open, a simultaneous double start) returns None *before anything is written or popped*, except a stale
-paper, which is discarded as :func:`paper_pool.take_from` does. The caller then runs the full
-:func:`attempts.start_attempt`, which gives the same refusals and messages as always. The rules are the
-same on both paths: the deadline, the limits and the paper's check are the ones in :mod:`attempts`.
+not open, a simultaneous double start) returns None *before anything is written*, with a paper the admission
+took put back, except a stale paper, which is discarded as :func:`paper_pool.take_from` does. The caller then
+runs the full :func:`attempts.start_attempt`, which gives the same refusals and messages as always. The rules
+are the same on both paths: the deadline, the limits and the paper's check are the ones in :mod:`attempts`
+and :mod:`paper_pool`.
 
 Two caches per process keep the reads small. A round's mix and pools are kept by ``(round id, updated_at)``:
 every change to a round sets ``updated_at`` (:func:`contests.update_round`), so a cached plan is never
@@ -29,6 +33,7 @@ stale. What a question version shows and its key never change (:mod:`version_cac
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 from collections.abc import Sequence
@@ -106,7 +111,29 @@ class QuickStart:
     is_organizer: bool
 
 
+@dataclass(frozen=True)
+class Popped:
+    """A pre-drawn paper taken from ``list_key`` before the start ran (by the admission script), still encoded."""
+
+    list_key: str
+    raw: str
+
+
 _plans: version_cache.Lru[RoundPlan] = version_cache.Lru(PLAN_CACHE_SIZE)
+
+
+def pool_hint(prefix: str, round_id: int) -> str | None:
+    """The paper list a start in ``round_id`` takes from, if this process knows it without reading anything: the
+    round's plan is cached and every contestant draws from the same pool (no group has a mix of its own).
+
+    Only a hint: the plan may be a few edits old, so :func:`quick_start` takes a paper popped from it only if it
+    is still the contestant's pool, and otherwise puts it back.
+    """
+    plan = _plans.get((prefix, round_id))
+    if plan is None:
+        return None
+    keys = {pool.list_key if pool is not None else None for pool in plan.pools.values()}
+    return keys.pop() if len(keys) == 1 else None
 
 
 def _facts_statement():  # type: ignore[no-untyped-def]
@@ -183,8 +210,12 @@ def quick_start(
     now: datetime,
     tz: ZoneInfo,
     origin: Origin,
+    popped: Popped | None = None,
 ) -> QuickStart | None:
     """Start the common case cheaply (module docstring), or None for the full path to handle.
+
+    ``popped`` is a paper the admission script has already taken (:func:`pool_hint`): it is used first if it
+    comes from the contestant's pool, and otherwise (or when the start declines) put back at the head of its list.
 
     ``user_id`` and ``stamp`` come from the signed session (``User.get_id``); the account is checked here,
     in the same read, as the user loader would (the stamp, so a sign-out or a new password refuses it)
@@ -206,8 +237,11 @@ def quick_start(
         or facts.running is not None
         or attempts.limit_reached(facts.max_attempts, facts.max_attempts_per_day, facts.used, facts.today)
     ):
-        return None
+        return _give_back(client, popped)
     pool = _plan(session, prefix, round_id, facts.updated_at).pool(facts.group_id)
+    if pool is None or (popped is not None and popped.list_key != pool.list_key):
+        _give_back(client, popped)
+        popped = None
     if pool is None:
         return None
     deadline = attempts.deadline_for(now, facts.time_limit_seconds, facts.closes_at)
@@ -224,7 +258,8 @@ def quick_start(
     }
     write = _write_postgresql if connection.dialect.name == "postgresql" else _write_sqlite
     for _ in range(paper_pool.STALE_TRIES):  # a stale paper is dropped and the next one tried
-        paper = paper_pool.pop(client, pool)
+        paper = paper_pool.decode_or_drop(popped.raw, pool) if popped is not None else paper_pool.pop(client, pool)
+        popped = None
         if paper is None:
             return None
         if paper and (attempt_id := write(connection, {**row, "question_count": len(paper)}, _as_json(paper, pool))):
@@ -248,6 +283,13 @@ def quick_start(
         facts.full_name,
         facts.role.organizes,
     )
+
+
+def _give_back(client: redis.Redis, popped: Popped | None) -> None:
+    """Put a paper taken ahead of the start back at the head of its list (it was not used)."""
+    if popped is not None:
+        with contextlib.suppress(redis.RedisError, OSError):  # lost then: the pool is only a cache
+            client.lpush(popped.list_key, popped.raw)
 
 
 def _as_json(paper: Sequence[papers.PaperItem], pool: paper_pool.Pool) -> str:

@@ -42,6 +42,7 @@ def quick_start(round_id: int) -> starts.QuickStart | None:
             now=deps.now(),
             tz=deps.timezone(),
             origin=deps.origin(),
+            popped=g.pop("quiz_start_paper", None),
         )
         if started is None:
             db.session.rollback()

@@ -4,10 +4,11 @@ At a synchronised start thousands of contestants press "start" within seconds, a
 wait (:mod:`quiz_engine.services.admission`). Those are answered here, before the account is loaded
 from the database or the full page layout is rendered: identity from the signed session, the round's
 times from a few-seconds cache, the ticket from one Redis script (which also counts the contestant's own
-start limit, ``RATE_LIMIT_ATTEMPT_START``, and lets anyone with an attempt running in the round through to
-resume it), and a slim waiting page (or the API's 503): no database read at all. Everyone admitted goes on
-to the cheap start (:func:`quiz_engine.web.attempt_flow.quick_start`), or to the full one, which checks the
-same ticket again (:func:`quiz_engine.web.attempt_flow.start`).
+start limit, ``RATE_LIMIT_ATTEMPT_START``, lets anyone with an attempt running in the round through to
+resume it, and takes an admitted start's pre-drawn paper: :func:`starts.pool_hint`), and a slim waiting
+page (or the API's 503): no database read at all. Everyone admitted goes on to the cheap start
+(:func:`quiz_engine.web.attempt_flow.quick_start`), or to the full one, which checks the same ticket again
+(:func:`quiz_engine.web.attempt_flow.start`).
 
 The cache holds copies of database rows for a few seconds per process; no instance needs another's.
 """
@@ -32,7 +33,7 @@ from sqlalchemy import select
 from quiz_engine import __version__
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, Round
-from quiz_engine.services import admission
+from quiz_engine.services import admission, starts
 from quiz_engine.services.admission import Admission
 from quiz_engine.web import deps, rate_limits, template_gettext
 from quiz_engine.web.stencil import kept, slot
@@ -91,18 +92,22 @@ def _queued(round_id: int) -> tuple[Door, Admission] | None:
     if door is None or not Round.open_between(door.opens_at, door.closes_at, now):
         return None  # the full start explains why it cannot start
     rate, burst = deps.admission_limits()
+    prefix = deps.redis_prefix()
+    pool_key = starts.pool_hint(prefix, round_id)
     ticket = admission.admit(
         redis_client(),
-        deps.redis_prefix(),
+        prefix,
         round_id=round_id,
         user_id=user_id,
         now=now,
         rate=rate,
         burst=burst,
         limits=rate_limits.start_limits(),
+        take_from=pool_key,
     )
     if ticket.admitted:
         g.quiz_start_admitted = user_id  # the cheap start may follow (attempt_flow.quick_start)
+        g.quiz_start_paper = starts.Popped(pool_key, ticket.paper) if pool_key and ticket.paper else None
         return None
     return door, ticket
 

@@ -177,3 +177,34 @@ def test_capacity_adds_up_the_live_hosts_and_forgets_one_that_stopped(redis_clie
     assert admission.live_cores(redis_client, PREFIX, host="app-1", cores=2, now=later) == 2  # app-2 stopped
     assert redis_client.hkeys(admission.capacity_key(PREFIX)) == ["app-1"]
     assert admission.admission_rate(80.0, 6) == 480.0 and admission.admission_rate(80.0, 0) == 1.0
+
+
+def test_an_admitted_start_takes_its_paper_in_the_same_script_and_no_one_else_does(redis_client) -> None:
+    """``take_from``: the paper comes with the admission, so the start needs no LPOP of its own; a queued,
+    limited or resuming contestant takes none, and an empty list gives none."""
+    now, papers = utcnow(), "quiz:{r:7}:papers:all:abc"
+    redis_client.rpush(papers, "1:0:0123", "2:0:3210")
+
+    def ask(user: int, **kwargs) -> Admission:  # type: ignore[no-untyped-def]
+        return admission.admit(
+            redis_client, PREFIX, round_id=ROUND, user_id=user, now=now, rate=1.0, burst=1, take_from=papers, **kwargs
+        )
+
+    assert ask(1).paper == "1:0:0123"
+    queued = ask(2)
+    assert not queued.admitted and queued.paper is None
+    redis_client.hset(attempt_state.running_key(PREFIX, ROUND), "3", "99")
+    resumer = ask(3)
+    assert resumer.admitted and resumer.paper is None  # resuming: no paper needed
+    assert redis_client.lrange(papers, 0, -1) == ["2:0:3210"]
+    now += timedelta(seconds=1)
+    assert ask(2).paper == "2:0:3210"
+    now += timedelta(seconds=5)
+    last = ask(5)
+    assert last.admitted and last.paper is None  # the list is empty
+    redis_client.rpush(papers, "3:0:0123")
+    now += timedelta(seconds=5)
+    assert ask(4, limits=((0, 60),)).limited  # over their own limit: refused, nothing taken
+    assert redis_client.lrange(papers, 0, -1) == ["3:0:0123"]
+    off = admission.admit(redis_client, PREFIX, round_id=ROUND, user_id=6, now=now, rate=0, burst=1, take_from=papers)
+    assert off.admitted and off.paper == "3:0:0123"  # with the queue off the script still runs for the paper

@@ -44,7 +44,7 @@ def _stamp(session, user_id: int) -> str:  # type: ignore[no-untyped-def]
     return User.parse_session_id(session.get(User, user_id).get_id())[1]
 
 
-def _quick(session, redis_client, setup, *, stamp=None, now=None):  # type: ignore[no-untyped-def]
+def _quick(session, redis_client, setup, *, stamp=None, now=None, popped=None):  # type: ignore[no-untyped-def]
     return starts.quick_start(
         session,
         redis_client,
@@ -55,6 +55,7 @@ def _quick(session, redis_client, setup, *, stamp=None, now=None):  # type: igno
         now=now or utcnow(),
         tz=TZ,
         origin=ORIGIN,
+        popped=popped,
     )
 
 
@@ -168,6 +169,34 @@ def test_outside_the_common_case_it_declines_with_nothing_written_or_taken(sessi
     session.rollback()
     assert _rows(session) == before
     assert redis_client.llen(pool.list_key) == 3
+
+
+def test_a_paper_taken_by_the_admission_is_used_first_or_put_back(session, redis_client) -> None:
+    """The gate's admission script may pop the paper (``pool_hint``): the start uses it if it is the contestant's
+    pool, and puts it back at the head of its list when it declines or the pool is another one."""
+    setup = contest_fixture.build(session, per_paper=5)
+    pool = _prepare(session, redis_client, setup.round, count=3)
+    assert starts.pool_hint(PREFIX, setup.round.id) is None  # nothing known of the round yet in this process
+    head = redis_client.lindex(pool.list_key, 0)
+    popped = starts.Popped(pool.list_key, redis_client.lpop(pool.list_key))
+    assert _quick(session, redis_client, setup, now=setup.round.closes_at, popped=popped) is None
+    session.rollback()
+    assert redis_client.lrange(pool.list_key, 0, 0) == [head]  # declined: put back at the head
+
+    other = starts.Popped(pool.list_key + ":old", "1:0:0123")  # from a pool this contestant does not use
+    started = _quick(session, redis_client, setup, popped=other)
+    assert started is not None and paper_pool.encode(started.paper) == head  # took its own pool's paper
+    session.rollback()  # (not kept: the contestant starts again below)
+    assert redis_client.lrange(other.list_key, 0, -1) == ["1:0:0123"]  # given back to its own list
+    assert starts.pool_hint(PREFIX, setup.round.id) == pool.list_key  # the plan is cached now
+
+    taken = redis_client.lindex(pool.list_key, 1)
+    redis_client.lrem(pool.list_key, 1, taken)
+    started = _quick(session, redis_client, setup, popped=starts.Popped(pool.list_key, taken))
+    assert started is not None
+    session.commit()
+    assert paper_pool.encode(started.paper) == taken  # the admission's paper, not the list's head
+    assert redis_client.llen(pool.list_key) == 1
 
 
 def test_a_closed_round_or_an_empty_pool_declines(session, redis_client) -> None:

@@ -109,6 +109,37 @@ def test_a_queued_start_writes_nothing_and_takes_no_paper(app, world, clock, red
     assert _record(app, redis_client, world["round"]) == before
 
 
+def test_an_admitted_start_gets_its_paper_from_the_admission_script(
+    app, world, clock, redis_client, monkeypatch
+) -> None:
+    """Once a process knows the round's pool, the queue's script hands an admitted start its paper: no LPOP of
+    its own, the list's head, and the one queued meanwhile took nothing."""
+    with app.app_context():
+        round_ = db.session.get(Round, world["round"])
+        settings = paper_pool.PoolSettings(timedelta(hours=1), 1.0, 1, 100, 100)
+        paper_pool.prepare_round(
+            db.session, redis_client, "quiz", round_, settings=settings, now=clock[0], rng=random.Random(1), count=5
+        )
+        pool = paper_pool.pool_for("quiz", round_, None)
+    first, second = _browser(app, "an@example.vn"), _browser(app, "binh@example.vn")
+    start = f"/rounds/{world['round']}/start"
+    assert 'id="attempt"' in first.post(start).get_data(as_text=True)  # caches the round's plan
+    assert second.post(start).status_code == 200  # queued: takes nothing
+    head = redis_client.lindex(pool.list_key, 0)
+    popped: list[object] = []
+    monkeypatch.setattr(paper_pool, "pop", lambda *args: popped.append(args))
+    clock[0] += timedelta(seconds=1)
+    page = second.post(start).get_data(as_text=True)
+    attempt_id = int(re.search(r'data-page-url="/attempts/(\d+)"', page).group(1))
+    assert popped == [] and redis_client.llen(pool.list_key) == 3
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        written = [
+            (i.question_version_id, list(i.choice_order)) for i in sorted(attempt.items, key=lambda i: i.position)
+        ]
+    assert written == [(p.version_id, p.choice_order) for p in paper_pool.decode(head, pool.items)]
+
+
 def test_the_waiting_page_reads_nothing_from_the_database(app, world, clock) -> None:
     """At a spike most presses are answered "wait": from the session, a cached round and Redis alone."""
     first, second = _browser(app, "an@example.vn"), _browser(app, "binh@example.vn")
