@@ -8,9 +8,13 @@ failure), submits the paper form, and opens the result page. A share of them kee
 last seconds before the deadline: the close rush. Every answer and submission the server
 acknowledged is remembered, to be looked for in the database afterwards.
 
-Requests share a pool of keep-alive connections, as a reverse proxy's upstream pool would; each
-contestant keeps its own cookies. Latency runs from the moment a request is issued (waiting for a
-pooled connection included) to the end of its response.
+Requests share a pool of keep-alive connections, as a reverse proxy's upstream pool would, and a request
+waiting for one is served in the order it was issued, as a proxy that caps its connections to the app queues
+them (HAProxy's ``maxconn`` per server): :class:`FifoSlots`. aiohttp's own pool does not keep that order (a
+request issued just as a connection comes free takes it before those already waiting), which made the answer
+saves after a think time wait behind the requests contestants fire back to back. Each contestant keeps its own
+cookies. Latency runs from the moment a request is issued (waiting for a connection included) to the end of
+its response.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 import random
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -89,10 +93,35 @@ class Plan:
     connections: int
 
 
+class FifoSlots:
+    """At most ``size`` requests in flight; the others wait and are let in strictly in the order they came."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        await turn  # the slot is handed over by release(), never taken by a newcomer
+
+    def release(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._free += 1
+
+
 class Client:
     def __init__(self, plan: Plan, recorder: Recorder) -> None:
         self.plan = plan
         self.recorder = recorder
+        self.slots = FifoSlots(plan.connections)
         connector = aiohttp.TCPConnector(limit=plan.connections, force_close=False)
         self.http = aiohttp.ClientSession(
             connector=connector,
@@ -110,6 +139,7 @@ class Client:
         if who.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in who.cookies.items())
         started = time.perf_counter()
+        await self.slots.acquire()
         try:
             async with self.http.request(
                 method, self.plan.base_url + path, headers=headers, allow_redirects=False, **kwargs
@@ -122,6 +152,8 @@ class Client:
             self.recorder.add(endpoint, time.perf_counter() - started)
             self.recorder.error(endpoint, type(exc).__name__)
             return 0, {}, ""
+        finally:
+            self.slots.release()
         self.recorder.add(endpoint, time.perf_counter() - started)
         return status, response_headers, body
 

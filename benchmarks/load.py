@@ -42,6 +42,9 @@ TARGET_PAPER_P99 = 30.0
 #: Starts (then papers) are measured at this share of the admission rate, the pace a spike admits them at
 #: (a gthread worker's cost per request falls as it gets busier), and under it, so none queues.
 COST_PACE_SHARE = 0.9
+#: Starts measured back to back come after this many to warm the restarted server; "per second" of all at once.
+BUSY_WARMUP = 300
+BACK_TO_BACK = 1e9
 #: Share of a core that admitted starts may take at a spike; the rest serves autosaves and the queue.
 ADMISSION_SHARE = 0.8
 
@@ -204,6 +207,24 @@ async def _measure_start_cost(
     return start_cost, paper_cost, targets
 
 
+def measure_busy_start_cost(
+    stack: load_stack.Stack, plan: contestants.Plan, round_id: int, people: list[contestants.Contestant]
+) -> tuple[Cost, Cost]:
+    """Starts (then their paper pages) back to back, the server busy as during a spike and as the answer save is
+    measured: gunicorn restarted with the start queue off (so none waits), :data:`BUSY_WARMUP` starts to warm it,
+    then :data:`RATIO_ATTEMPTS` starts with the load generator's connections all in use, CPU over requests."""
+    if len(people) <= BUSY_WARMUP:
+        raise RuntimeError(f"the back-to-back starts need more than {RATIO_ATTEMPTS + BUSY_WARMUP} contestants")
+    load_stack.stop_server(stack)
+    load_stack.start_server(stack, QUIZ_ADMISSION_RATE="0")
+    busy_plan = dataclasses.replace(plan, base_url=stack.base_url, round_id=round_id)
+    server_pid = stack.server_process.pid  # type: ignore[union-attr]
+    warm, measured = people[:BUSY_WARMUP], people[BUSY_WARMUP : BUSY_WARMUP + RATIO_ATTEMPTS]
+    measure_start_cost(busy_plan, warm, server_pid, BACK_TO_BACK)
+    start_cost, paper_cost, _ = measure_start_cost(busy_plan, measured, server_pid, BACK_TO_BACK)
+    return start_cost, paper_cost
+
+
 def remember_cookies(app, phones: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The "remember me" cookie each contestant's phone holds after signing in on an earlier day: what the
     sign-in form sets (Flask-Login's signed ``User.get_id()``), made by the app's own code."""
@@ -233,7 +254,7 @@ def main() -> None:
         app = load_stack.app_for(stack)
         load_stack.migrate(app)
         seeded = load_stack.seed(app, count, time_limit_seconds=time_limit, now=utcnow())
-        for round_id in (seeded.round_id, seeded.ratio_round_id):  # what `quiz maintain` does before they open
+        for round_id in (seeded.round_id, seeded.ratio_round_id, seeded.busy_round_id):  # as `quiz maintain` does
             load_stack.prepare_papers(stack, round_id)
         cookies = remember_cookies(app, seeded.phones)
         load_stack.start_server(stack)
@@ -277,6 +298,8 @@ def main() -> None:
         samples = wrk_ratios.measure(
             stack.base_url, stack.folder, targets, seconds=wrk_seconds, server_pid=server_pid, rounds=3
         )
+        busy_people = [who for who in people if who.submitted][RATIO_ATTEMPTS:]
+        busy_start, busy_paper = measure_busy_start_cost(stack, plan, seeded.busy_round_id, busy_people)
         with app.app_context():
             from quiz_engine.extensions import db
 
@@ -296,6 +319,8 @@ def main() -> None:
             ratio_attempts=len(targets),
             start_cost=start_cost,
             paper_cost=paper_cost,
+            busy_start=busy_start,
+            busy_paper=busy_paper,
             cold_sign_ins=cold_sign_ins,
             starts_per_core=starts_per_core,
             pace=pace,
@@ -311,6 +336,8 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     marks, checked, samples, plan = r["marks"], r["checked"], r["samples"], r["plan"]
     start_cost: Cost = r["start_cost"]
     paper_cost: Cost = r["paper_cost"]
+    busy_start: Cost = r["busy_start"]
+    busy_paper: Cost = r["busy_paper"]
     login, back, start, end = marks["login_start"], marks["return_start"], marks["round_start"], marks["round_end"]
     round_seconds, login_seconds, back_seconds = end.at - start.at, back.at - login.at, start.at - back.at
     cores = os.cpu_count() or 1
@@ -369,8 +396,10 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
         return "✅" if ok else "❌"
 
     verdicts = [
-        f"- Start, server CPU per request with a pre-drawn paper: **{start_cost.app_ms:.2f} ms** "
-        f"(target ≤ {TARGET_START_CPU_MS:g} ms): {mark(start_cost.app_ms <= TARGET_START_CPU_MS)}",
+        f"- Start, server CPU per request with a pre-drawn paper, back to back as the answer save is measured: "
+        f"**{busy_start.app_ms:.2f} ms** (target ≤ {TARGET_START_CPU_MS:g} ms): "
+        f"{mark(busy_start.app_ms <= TARGET_START_CPU_MS)}; at the spike's admission pace, the server otherwise "
+        f"idle: {start_cost.app_ms:.2f} ms",
         f'- From the first press of "start" to the paper, p99: **{paper_p99:.1f} s** '
         f"(target ≤ {TARGET_PAPER_P99:g} s): {mark(paper_p99 <= TARGET_PAPER_P99)}",
         f"- Start p99 **{start_p99 * 1000:.0f} ms** (target < 1 s): {mark(start_p99 < TARGET_START_SUBMIT_P99)}",
@@ -389,7 +418,7 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     per_return_ms = (start.server - back.server) / max(1, returning) * 1000
     per_contestant = (end.server - start.server) / r["count"]
     per_round_request_us = (end.server - start.server) / round_requests * 1e6
-    pair_ms = start_cost.app_ms  # the start answers with the paper: one request per admitted contestant
+    pair_ms = busy_start.app_ms  # the start answers with the paper: one request per admitted contestant
     sustained = 1000 / pair_ms * ADMISSION_SHARE
     summary = [
         "| | |",
@@ -410,16 +439,19 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
         f"| Errors (unexpected status or no answer) | {errors} |",
     ]
     cost_rows = [
-        "| Request | Requests | Queued | gunicorn CPU per request | PostgreSQL CPU per request | Target |",
-        "|---|---|---|---|---|---|",
-        f"| Start (`POST /rounds/<id>/start`, pre-drawn paper; answers with the paper page) | "
-        f"{start_cost.requests:,} | {start_cost.queued} | "
-        f"**{start_cost.app_ms:.2f} ms** | {start_cost.database_ms:.2f} ms | ≤ {TARGET_START_CPU_MS:g} ms "
-        f"{mark(start_cost.app_ms <= TARGET_START_CPU_MS)} |",
-        f"| Paper page again (`GET /attempts/<id>`: a reload) | {paper_cost.requests:,} | — | "
-        f"{paper_cost.app_ms:.2f} ms | "
+        "| Request | How | Requests | Queued | gunicorn CPU per request | PostgreSQL CPU per request | Target |",
+        "|---|---|---|---|---|---|---|",
+        f"| Start (`POST /rounds/<id>/start`, pre-drawn paper; answers with the paper page) | back to back | "
+        f"{busy_start.requests:,} | {busy_start.queued} | "
+        f"**{busy_start.app_ms:.2f} ms** | {busy_start.database_ms:.2f} ms | ≤ {TARGET_START_CPU_MS:g} ms "
+        f"{mark(busy_start.app_ms <= TARGET_START_CPU_MS)} |",
+        f"| Paper page again (`GET /attempts/<id>`: a reload) | back to back | {busy_paper.requests:,} | — | "
+        f"{busy_paper.app_ms:.2f} ms | {busy_paper.database_ms:.2f} ms | |",
+        f"| Start, as above | {r['pace']:.0f} a second | {start_cost.requests:,} | {start_cost.queued} | "
+        f"{start_cost.app_ms:.2f} ms | {start_cost.database_ms:.2f} ms | |",
+        f"| Paper page again | {r['pace']:.0f} a second | {paper_cost.requests:,} | — | {paper_cost.app_ms:.2f} ms | "
         f"{paper_cost.database_ms:.2f} ms | |",
-        f"| Answer save (wrk, below) | | — | {per_request_us['save'] / 1000:.2f} ms | — | |",
+        f"| Answer save (wrk, below) | back to back | | — | {per_request_us['save'] / 1000:.2f} ms | — | |",
     ]
     return f"""## A whole round under load, {r["backend"]} (issues 9 and 14)
 
@@ -432,9 +464,16 @@ run on the same {cores} cores.
 {chr(10).join(verdicts)}
 
 ### What a start costs
-{start_cost.requests:,} contestants start an attempt in a second round (papers pre-drawn by `quiz papers prepare`),
-then reload their papers, both at {r["pace"]:.0f} a second ({COST_PACE_SHARE:.0%} of the admission rate, the pace a
-spike admits them at, so the queue does not engage). CPU is the server's over the requests served.
+Contestants start an attempt in another round (papers pre-drawn by `quiz papers prepare`), then reload their
+papers, measured two ways; CPU is the server's over the requests served.
+
+- **Back to back**, as the answer save below is measured and as a spike keeps the server: gunicorn restarted with
+  the start queue off (so nobody waits), {BUSY_WARMUP} starts to warm it, then {busy_start.requests:,} starts with
+  the load generator's {plan.connections} connections all in use, then their papers the same way. This is the
+  figure the target and the admission rate are judged on: a gthread worker spends less per request when it is
+  busy (fewer wake-ups per request), as it is while a spike is admitted.
+- **At {r["pace"]:.0f} a second** ({COST_PACE_SHARE:.0%} of the admission rate, the pace a spike admits them at),
+  one at a time, with nothing else running: each request pays the wake-ups of an idle server.
 
 {chr(10).join(cost_rows)}
 

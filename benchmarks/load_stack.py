@@ -174,11 +174,12 @@ class Seeded:
     contest_slug: str
     round_id: int  # the scripted contestants' round
     ratio_round_id: int  # the round whose attempts the wrk measurement writes to
+    busy_round_id: int  # the round whose starts are measured back to back
     phones: list[str]
 
 
 def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # type: ignore[no-untyped-def]
-    """The demo contest with its shipped banks, two 20-question rounds open now, and the contestants.
+    """The demo contest with its shipped banks, three 20-question rounds open now, and the contestants.
 
     Contestants are inserted in bulk with one password hash (hashing 5,000 passwords with scrypt
     would take minutes and measures nothing); each signs in through the real form.
@@ -199,7 +200,11 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
         contest = session.scalar(select(Contest).where(Contest.slug == demo.DEMO_CONTEST_SLUG))
         mix = [contests.MixItem("chuyen-doi-so", 10), contests.MixItem("nghi-quyet-57", 10)]
         rounds = []
-        for title, limit in (("Đo tải: cả vòng thi", time_limit_seconds), ("Đo tải: tỉ lệ", 3600)):
+        for title, limit in (
+            ("Đo tải: cả vòng thi", time_limit_seconds),
+            ("Đo tải: tỉ lệ", 3600),
+            ("Đo tải: liên tiếp", 3600),
+        ):
             rounds.append(
                 contests.add_round(
                     session,
@@ -254,7 +259,16 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
             ],
         )
         session.commit()
-        return Seeded(contest.slug, rounds[0].id, rounds[1].id, phones)
+        return Seeded(contest.slug, rounds[0].id, rounds[1].id, rounds[2].id, phones)
+
+
+def stop_server(stack: Stack) -> None:
+    """Stop gunicorn (gracefully: it finishes what it serves)."""
+    process = stack.server_process
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    stack.server_process = None
 
 
 def prepare_papers(stack: Stack, round_id: int) -> None:
@@ -272,17 +286,18 @@ def prepare_papers(stack: Stack, round_id: int) -> None:
 KEEPALIVE = "75"
 
 
-def start_server(stack: Stack, *, app_module: str = "benchmarks.reference_app:app") -> None:
-    """gunicorn with the project's production config, serving the app with the reference endpoints."""
+def start_server(stack: Stack, *, app_module: str = "benchmarks.reference_app:app", **settings: str) -> None:
+    """gunicorn with the project's production config, serving the app with the reference endpoints
+    (``settings``: more environment variables, e.g. ``QUIZ_ADMISSION_RATE``)."""
     port = free_port()
     stack.base_url = f"http://127.0.0.1:{port}"
     stack.server_log = stack.folder / "gunicorn.log"
-    log = stack.server_log.open("wb")
+    log = stack.server_log.open("ab")
     stack.server_process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_module],
         cwd=ROOT,
         # The load generator's pooled connections stand for a proxy's pool: keep-alive as DEPLOYMENT.md sets it.
-        env=stack.env(QUIZ_BIND=f"127.0.0.1:{port}", QUIZ_KEEPALIVE=KEEPALIVE),
+        env=stack.env(QUIZ_BIND=f"127.0.0.1:{port}", QUIZ_KEEPALIVE=KEEPALIVE, **settings),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
