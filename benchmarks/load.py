@@ -43,7 +43,7 @@ TARGET_PAPER_P99 = 30.0
 #: (a gthread worker's cost per request falls as it gets busier), and under it, so none queues.
 COST_PACE_SHARE = 0.9
 #: Starts measured back to back come after this many to warm the restarted server; "per second" of all at once.
-BUSY_WARMUP = 300
+BUSY_WARMUP = 1500
 BACK_TO_BACK = 1e9
 #: Share of a core that admitted starts may take at a spike; the rest serves autosaves and the queue.
 ADMISSION_SHARE = 0.8
