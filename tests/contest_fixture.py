@@ -175,3 +175,30 @@ def list_as_organizer(app, user_id: int) -> None:  # type: ignore[no-untyped-def
             if user not in contest.organizers:
                 contest.organizers.append(user)
         db.session.commit()
+
+
+def other_contest(session: Session, *, slug: str = "thi-khac", per_paper: int = 5) -> Round:
+    """A second published contest with one open round on the same bank (after :func:`build`), no one registered."""
+    now = utcnow()
+    contest = contests.create_contest(
+        session,
+        slug=slug,
+        title="Cuộc thi khác",
+        now=now,
+        groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
+        units=list(session.scalars(select(Unit))),
+    )
+    round_ = contests.add_round(
+        session,
+        contest,
+        contests.RoundRules(
+            title="Tuần 1 (khác)",
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=7),
+            time_limit_seconds=600,
+            mix=[contests.MixItem("bank", per_paper)],
+        ),
+        now=now,
+    )
+    session.commit()
+    return round_

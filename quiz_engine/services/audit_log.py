@@ -7,7 +7,8 @@ Filters combine with AND: an action (exact, ``auth.login``) or a family of actio
 Pages are keyset pages of :data:`PAGE_SIZE` events in ``(at, id)`` order: a page is asked for as the
 events older (``before``) or newer (``after``) than a given event, so a page costs the same however
 deep it is and events written meanwhile never shift a page. The export streams the filtered events
-into a write-only workbook, at most :data:`EXPORT_LIMIT` of them.
+into a write-only workbook, at most :data:`EXPORT_LIMIT` of them. An organizer sees only the events of their
+contests and of the accounts registered in them (:mod:`oversight`); an administrator sees them all.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from quiz_engine.models import AuditEvent, User
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.oversight import Oversight
 from quiz_engine.services.spreadsheets import ReportSheet, parameters_sheet, save
 
 PAGE_SIZE = 50
@@ -196,8 +198,8 @@ def _actor_condition(text: str) -> ColumnElement[bool]:
     return AuditEvent.actor_id.in_(select(User.id).where(or_(*conditions)))
 
 
-def _conditions(filters: AuditFilter, tz: ZoneInfo) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _conditions(filters: AuditFilter, tz: ZoneInfo, scope: Oversight | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [] if scope is None else [scope.audit_entries()]
     if filters.action.endswith("."):
         conditions.append(AuditEvent.action.startswith(filters.action, autoescape=True))
     elif filters.action:
@@ -219,7 +221,7 @@ def _conditions(filters: AuditFilter, tz: ZoneInfo) -> list[ColumnElement[bool]]
     return conditions
 
 
-def _query(filters: AuditFilter, tz: ZoneInfo) -> Select[Any]:
+def _query(filters: AuditFilter, tz: ZoneInfo, scope: Oversight | None) -> Select[Any]:
     return (
         select(
             AuditEvent.id,
@@ -235,7 +237,7 @@ def _query(filters: AuditFilter, tz: ZoneInfo) -> Select[Any]:
             AuditEvent.details,
         )
         .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(*_conditions(filters, tz))
+        .where(*_conditions(filters, tz, scope))
     )
 
 
@@ -254,17 +256,18 @@ def page(
     filters: AuditFilter,
     *,
     tz: ZoneInfo,
+    scope: Oversight | None,
     before: int | None = None,
     after: int | None = None,
     size: int = PAGE_SIZE,
 ) -> AuditPage:
-    """The newest ``size`` events matching ``filters`` that are older than event ``before`` (or, with
-    ``after``, the oldest ones newer than event ``after``, still shown newest first). Without a cursor,
-    or with one naming no event, the page is the newest one.
+    """The newest ``size`` events within ``scope`` (None: all) matching ``filters`` that are older than event
+    ``before`` (or, with ``after``, the oldest ones newer than event ``after``, still shown newest first).
+    Without a cursor, or with one naming no event, the page is the newest one.
 
     :raises ValidationError: on filters :func:`check` refuses.
     """
-    stmt = _query(check(filters), tz)
+    stmt = _query(check(filters), tz, scope)
     cursor_id, going_back = (after, True) if after is not None else (before, False)
     cursor = _around(session, cursor_id, older=not going_back) if cursor_id is not None else None
     if cursor is None:
@@ -323,10 +326,12 @@ class AuditExport:
     truncated: bool
 
 
-def _stream(session: Session, filters: AuditFilter, tz: ZoneInfo, limit: int) -> Iterator[AuditRow]:
+def _stream(
+    session: Session, filters: AuditFilter, tz: ZoneInfo, scope: Oversight | None, limit: int
+) -> Iterator[AuditRow]:
     """The matching events, newest first, read in batches on the session's connection (memory stays flat)."""
     stmt = (
-        _query(filters, tz)
+        _query(filters, tz, scope)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
         .execution_options(yield_per=BATCH)
@@ -344,16 +349,18 @@ def export(
     filters: AuditFilter,
     *,
     tz: ZoneInfo,
+    scope: Oversight | None,
     now: datetime,
     exported_by: str,
     limit: int = EXPORT_LIMIT,
 ) -> AuditExport:
-    """The events matching ``filters``, newest first, as an .xlsx workbook (times in ``tz``)."""
+    """The events within ``scope`` (None: all) matching ``filters``, newest first, as an .xlsx workbook (times
+    in ``tz``)."""
     filters = check(filters)
     workbook = Workbook(write_only=True)
     local = now.astimezone(tz).strftime("%H:%M %d/%m/%Y")
     sheet = ReportSheet(workbook, "Nhật ký", f"Nhật ký hệ thống (xuất lúc {local})", EXPORT_COLUMNS, tz)
-    for row in _stream(session, filters, tz, limit):
+    for row in _stream(session, filters, tz, scope, limit):
         sheet.row(
             [
                 row.id,
@@ -368,7 +375,7 @@ def export(
                 row.details_text,
             ]
         )
-    truncated = sheet.count == limit and _count(session, filters, tz) > limit
+    truncated = sheet.count == limit and _count(session, filters, tz, scope) > limit
     described = filters.details()
     parameters: list[tuple[str, Any]] = [
         ("Loại", "Nhật ký hệ thống"),
@@ -382,5 +389,5 @@ def export(
     return AuditExport(content=save(workbook), rows=sheet.count, truncated=truncated)
 
 
-def _count(session: Session, filters: AuditFilter, tz: ZoneInfo) -> int:
-    return session.scalar(select(func.count(AuditEvent.id)).where(*_conditions(filters, tz))) or 0
+def _count(session: Session, filters: AuditFilter, tz: ZoneInfo, scope: Oversight | None) -> int:
+    return session.scalar(select(func.count(AuditEvent.id)).where(*_conditions(filters, tz, scope))) or 0

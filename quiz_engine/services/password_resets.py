@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from quiz_engine.models import Role, User
 from quiz_engine.services import accounts, audit
 from quiz_engine.services.errors import QuizError, ValidationError
+from quiz_engine.services.oversight import Oversight
 
 #: Letters and digits without look-alikes (0/O, 1/l/I): the password is read out and typed on a phone.
 TEMPORARY_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -144,8 +145,9 @@ def _check_may_reset(actor: User | None, user: User) -> None:
 _DIGITS = re.compile(r"\D")
 
 
-def find_users(session: Session, query: str, *, limit: int = SEARCH_LIMIT) -> list[User]:
-    """Accounts whose name or e-mail contains ``query``, or whose phone or CCCD contains its digits.
+def find_users(session: Session, query: str, *, scope: Oversight | None, limit: int = SEARCH_LIMIT) -> list[User]:
+    """Accounts within ``scope`` (None: all, for an administrator) whose name or e-mail contains ``query``, or
+    whose phone or CCCD contains its digits.
 
     A phone number matches in any spelling (``0912 345 678``, ``+84912345678``) and by its last
     digits. Names match ignoring case, except that SQLite folds only ASCII letters.
@@ -167,4 +169,7 @@ def find_users(session: Session, query: str, *, limit: int = SEARCH_LIMIT) -> li
         else:
             national = digits  # the last digits of a number
         conditions += [User.phone.contains(national, autoescape=True), User.cccd.contains(digits, autoescape=True)]
-    return list(session.scalars(select(User).where(or_(*conditions)).order_by(User.full_name, User.id).limit(limit)))
+    stmt = select(User).where(or_(*conditions))
+    if scope is not None:
+        stmt = stmt.where(User.id.in_(scope.accounts()))
+    return list(session.scalars(stmt.order_by(User.full_name, User.id).limit(limit)))

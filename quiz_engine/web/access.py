@@ -1,9 +1,10 @@
 """Who may open what: organizer and admin decorators, and each organizer's scope.
 
-Admins manage everything. Organizers manage the contests they are listed on (``Contest.organizers``)
-and the province-wide shared parts (question banks, the unit list, contestants' accounts); asking
-for another contest's page, round, export or certificate answers 404, as if it did not exist, so
-ids cannot be probed. Anonymous visitors are sent to sign in; contestants get 403.
+Admins manage everything. Organizers manage the contests they are listed on (``Contest.organizers``), the
+accounts registered in them and their audit entries (:mod:`quiz_engine.services.oversight`), and the
+province-wide shared parts (question banks, the unit list); asking for another contest's page, round, export,
+certificate or contestant answers 404, as if it did not exist, so ids cannot be probed. Anonymous visitors are
+sent to sign in; contestants get 403.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
 from quiz_engine.extensions import db
-from quiz_engine.models import Contest, Role, Round, contest_organizers
+from quiz_engine.models import Contest, Role, Round, User, contest_organizers
+from quiz_engine.services.oversight import Oversight
 
 
 def organizer_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,6 +67,21 @@ def ensure_manages(contest: Contest) -> None:
     """404 unless the signed-in user may manage ``contest`` (for records reached through it)."""
     if not manages(contest):
         abort(404)
+
+
+def oversight() -> Oversight | None:
+    """What the signed-in organizer oversees of accounts and the audit log; None for an admin (everything)."""
+    return None if current_user.role is Role.ADMIN else Oversight(current_user.id)
+
+
+def account_or_404(user_id: int) -> User:
+    """The account, if the signed-in organizer oversees it (registered in one of their contests) or it is their
+    own (the reset then tells them where to change their password); else 404."""
+    user = db.get_or_404(User, user_id)
+    scope = oversight()
+    if scope is not None and user.id != current_user.id and not scope.covers_account(db.session, user.id):
+        abort(404)
+    return user
 
 
 def contest_or_404(contest_id: int) -> Contest:

@@ -498,4 +498,4 @@ def test_find_users_by_name_email_phone_or_cccd(session: Session, query: str, fo
     contest = _contest(session)
     _register(session, contest)
     _register(session, contest, BINH)
-    assert [u.full_name for u in password_resets.find_users(session, query)] == found
+    assert [u.full_name for u in password_resets.find_users(session, query, scope=None)] == found

@@ -24,7 +24,8 @@ LATE_EVENING = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)
 @pytest.fixture
 def people(app: Flask, make_user) -> dict[str, int]:  # type: ignore[no-untyped-def]
     ids = {
-        "btc": make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ Chức"),
+        # An admin: these tests read every entry; what an organizer sees of the log is in test_oversight.py.
+        "btc": make_user("btc@example.vn", Role.ADMIN, "Ban Tổ Chức"),
         "an": make_user("an@example.vn", Role.CONTESTANT, "Nguyễn Văn An"),
         "binh": make_user("binh@example.vn", Role.CONTESTANT, "Trần Thị Bình"),
     }
@@ -190,19 +191,19 @@ def test_pages_of_fifty_newest_first_forwards_and_back(app: Flask, organizer, pe
 
 def test_a_cursor_naming_no_event_gives_the_newest_page(app: Flask, events) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
-        page = audit_log.page(db.session, audit_log.AuditFilter(), tz=VN, before=999_999)
+        page = audit_log.page(db.session, audit_log.AuditFilter(), tz=VN, scope=None, before=999_999)
         assert [r.action for r in page.rows][:2] == ["bank.import", "attempt.submit"]
         assert page.newer is None and page.older is None
-        small = audit_log.page(db.session, audit_log.AuditFilter(), tz=VN, size=2)
+        small = audit_log.page(db.session, audit_log.AuditFilter(), tz=VN, scope=None, size=2)
         assert [r.action for r in small.rows] == ["bank.import", "attempt.submit"] and small.newer is None
-        following = audit_log.page(db.session, audit_log.AuditFilter(), tz=VN, size=2, before=small.older)
+        following = audit_log.page(db.session, audit_log.AuditFilter(), tz=VN, scope=None, size=2, before=small.older)
         assert [r.action for r in following.rows] == ["attempt.start", "auth.login_failed"]
         assert following.newer == following.rows[0].id
 
 
 def test_the_service_refuses_a_malformed_action(app: Flask) -> None:
     with app.app_context(), pytest.raises(ValidationError) as refused:
-        audit_log.page(db.session, audit_log.AuditFilter(action="auth.%"), tz=VN)
+        audit_log.page(db.session, audit_log.AuditFilter(action="auth.%"), tz=VN, scope=None)
     assert refused.value.field == "action"
 
 
@@ -240,7 +241,13 @@ def test_export_holds_the_filtered_events_and_is_audited(app: Flask, organizer, 
 def test_export_is_capped_and_says_so(app: Flask, events, people) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         exported = audit_log.export(
-            db.session, audit_log.AuditFilter(), tz=VN, now=datetime(2026, 5, 1, tzinfo=UTC), exported_by="BTC", limit=3
+            db.session,
+            audit_log.AuditFilter(),
+            tz=VN,
+            scope=None,
+            now=datetime(2026, 5, 1, tzinfo=UTC),
+            exported_by="BTC",
+            limit=3,
         )
         assert (exported.rows, exported.truncated) == (3, True)
         workbook = load_workbook(io.BytesIO(exported.content))
@@ -252,7 +259,13 @@ def test_export_is_capped_and_says_so(app: Flask, events, people) -> None:  # ty
         parameters = {row[0].value: row[1].value for row in workbook["Thông số"].iter_rows(min_row=4)}
         assert parameters["Đã cắt bớt"].startswith("Có") and parameters["Bộ lọc"] == "(không lọc)"
         whole = audit_log.export(
-            db.session, audit_log.AuditFilter(), tz=VN, now=datetime(2026, 5, 1, tzinfo=UTC), exported_by="BTC", limit=5
+            db.session,
+            audit_log.AuditFilter(),
+            tz=VN,
+            scope=None,
+            now=datetime(2026, 5, 1, tzinfo=UTC),
+            exported_by="BTC",
+            limit=5,
         )
         assert (whole.rows, whole.truncated) == (5, False)
 

@@ -12,6 +12,7 @@ from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Role, User, utcnow
 from quiz_engine.services import contests, registration
 from quiz_engine.services.registration import EntryChoice, PersonalDetails
+from tests import contest_fixture
 from tests.conftest import AuthActions
 
 CONTESTANT_PASSWORD = "mat-khau-cu-123"
@@ -36,8 +37,10 @@ def contestant_id(app: Flask) -> int:
 
 
 @pytest.fixture
-def organizer(make_user, auth: AuthActions) -> int:  # type: ignore[no-untyped-def]
+def organizer(app: Flask, make_user, auth: AuthActions, contestant_id: int) -> int:  # type: ignore[no-untyped-def]
+    """An organizer listed on the contestant's contest (organizers reach only their contests' accounts)."""
     organizer_id = make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức")
+    contest_fixture.list_as_organizer(app, organizer_id)
     auth.login("btc@example.vn")
     return organizer_id
 
@@ -147,9 +150,8 @@ def test_an_organizer_cannot_reset_another_organizer_or_themselves(
     other = make_user("btc2@example.vn", Role.ORGANIZER, "Ban Tổ chức 2")
     before = _password_hash(app, other)
     refused = client.post(f"/organizer/users/{other}/reset")
-    assert refused.status_code == 403
-    page = refused.get_data(as_text=True)
-    assert "Bạn không có quyền đặt lại mật khẩu của tài khoản này." in page and "temporary-password" not in page
+    assert refused.status_code == 404  # another organizer is no contestant of theirs: not even found
+    assert "temporary-password" not in refused.get_data(as_text=True)
     own = client.post(f"/organizer/users/{organizer}/reset")
     assert own.status_code == 403 and "Hãy đổi mật khẩu của chính bạn trong trang Hồ sơ." in own.get_data(as_text=True)
     assert _password_hash(app, other) == before and _reset_actions(app) == []
@@ -168,7 +170,7 @@ class TestWithCsrf:
         return {"WTF_CSRF_ENABLED": True}
 
     def test_reset_needs_the_forms_token(self, app: Flask, client: FlaskClient, make_user, contestant_id: int) -> None:  # type: ignore[no-untyped-def]
-        make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức")
+        contest_fixture.list_as_organizer(app, make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức"))
         login_page = client.get("/auth/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
         client.post(

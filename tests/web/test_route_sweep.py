@@ -3,9 +3,10 @@
 Each endpoint in ``app.url_map`` must be classified below; an unclassified one fails the sweep, so a
 new route cannot be added without saying who may use it. Every ``organizer.*`` endpoint is
 organizer-only (admin-only where listed) whether or not it is listed. Then each route is requested,
-with every method it accepts, by an anonymous visitor, a contestant, an organizer listed on no
-contest, the contest's own organizer, and an admin; the answers must match the class, and nothing
-may answer 500.
+with every method it accepts, by an anonymous visitor, a contestant, the organizer of *another* contest
+(with a contestant of its own), the contest's own organizer, and an admin; the answers must match the class,
+the other contest's organizer gets 404 for everything of this contest (its contestant's account included),
+and nothing may answer 500.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from quiz_engine.extensions import db
-from quiz_engine.models import Certificate, ExportJob, Question, Role, Round, utcnow
+from quiz_engine.models import Certificate, ExportJob, Question, Role, Round, User, utcnow
 from tests import contest_fixture
 from tests.conftest import PASSWORD
 
@@ -68,8 +69,9 @@ SIGNED_IN = {
 ORGANIZER_API = {"api.round_stats"}
 #: Admins only.
 ADMIN = {"organizer.contest_organizer_add", "organizer.contest_organizer_remove"}
-#: Organizer routes that reach one contest's records: an organizer not listed on it gets 404.
-SCOPED_ARGS = {"contest_id", "round_id", "job_id", "certificate_id"}
+#: Organizer routes that reach one contest's records or an account registered only in it: an organizer not
+#: listed on it gets 404.
+SCOPED_ARGS = {"contest_id", "round_id", "job_id", "certificate_id", "user_id"}
 #: Run last: they delete what later requests look for; signing out goes at the very end.
 LAST = ("delete", "remove", "revoke")
 
@@ -93,14 +95,22 @@ class World:
 
 @pytest.fixture
 def world(app: Flask, make_user) -> World:  # type: ignore[no-untyped-def]
-    """A contest with a round, a contestant's submitted attempt, a certificate and an export job."""
+    """A contest with a round, a contestant's submitted attempt, a certificate and an export job; and another
+    contest, with its own organizer (the "stranger") and a contestant of its own who took its round."""
     with app.app_context():
         built = contest_fixture.build(db.session, per_paper=3)
         round_id, contest_id, slug = built.round.id, built.contest.id, built.contest.slug
     attempt_id = contest_fixture.play(app, "an@example.vn", round_id, right=2)
-    make_user("khac@example.vn", Role.ORGANIZER, "Ban Tổ chức khác")  # listed on no contest
     own = make_user("btc@example.vn", Role.ORGANIZER, "Ban Tổ chức")
     contest_fixture.list_as_organizer(app, own)
+    stranger = make_user("khac@example.vn", Role.ORGANIZER, "Ban Tổ chức khác")
+    with app.app_context():
+        other = contest_fixture.other_contest(db.session, per_paper=3)
+        contest_fixture.register(db.session, other.contest, "yen@example.vn")
+        other.contest.organizers.append(db.session.get(User, stranger))
+        db.session.commit()
+        other_round = other.id
+    contest_fixture.play(app, "yen@example.vn", other_round, right=1)
     make_user("qtv@example.vn", Role.ADMIN, "Quản trị viên")
     with app.app_context():
         now = utcnow()
@@ -239,6 +249,26 @@ def test_a_round_of_another_contest_is_not_found_for_a_stranger(app: Flask, worl
         assert db.session.get(Round, round_id) is not None
     listing = client.get("/organizer/contests").get_data(as_text=True)
     assert f"/organizer/contests/{world.values['contest_id']}" not in listing
+
+
+def test_the_organizer_of_another_contest_reaches_none_of_this_contests_accounts_or_audit_entries(
+    app: Flask, world: World
+) -> None:
+    """What the sweep cannot see in a status code: searches and logs. Asked by name or by id, this contest's
+    contestant, attempt and round are not found; the stranger's own contestant is."""
+    client = app.test_client()
+    client.post("/auth/login", data={"login": "khac@example.vn", "password": PASSWORD})
+    values = world.values
+    found = client.get("/organizer/users", query_string={"q": "example.vn"}).get_data(as_text=True)
+    assert "an@example.vn" not in found and "yen@example.vn" in found
+    for kind, target in (("user", values["user_id"]), ("attempt", values["attempt_id"]), ("round", values["round_id"])):
+        for url in ("/organizer/audit", "/organizer/audit.xlsx"):
+            response = client.get(url, query_string={"target_type": kind, "target_id": target})
+            assert response.status_code == 404, (url, kind)
+    log = client.get("/organizer/audit").get_data(as_text=True)
+    assert "an@example.vn" not in log and "Nguyễn Văn An" not in log and "yen@example.vn" in log
+    assert client.get(f"/organizer/users/{values['user_id']}/reset").status_code == 404
+    assert client.get(f"/organizer/exports/{values['job_id']}/download").status_code == 404
 
 
 def _row_counts(app: Flask) -> dict[str, int]:

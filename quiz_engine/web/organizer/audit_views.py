@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from quiz_engine.extensions import db
 from quiz_engine.services import audit, audit_log
 from quiz_engine.services.errors import ValidationError
 from quiz_engine.web import deps, rate_limits
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import organizer_required, oversight
 from quiz_engine.web.organizer.blueprint import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,6 +84,14 @@ def _search() -> tuple[AuditFilterForm, audit_log.AuditFilter | None]:
         return form, None
 
 
+def _in_scope(filters: audit_log.AuditFilter) -> None:
+    """404 for a search naming a target the organizer does not oversee (another contest's round, attempt or
+    contestant), as if it did not exist; anything else is narrowed to their scope by the query itself."""
+    scope, kind, target = oversight(), filters.target_type, filters.target_id
+    if scope is not None and kind and target is not None and not scope.covers_target(db.session, kind, target):
+        abort(404)
+
+
 def _query() -> dict[str, str]:
     """The filters as query parameters, for the pager and the export link."""
     return {name: request.args[name] for name in FILTER_FIELDS if request.args.get(name)}
@@ -96,10 +104,12 @@ def audit_page() -> ResponseReturnValue:
     form, filters = _search()
     if filters is None:
         return render_template("organizer/audit_log.html", form=form, page=None, query=_query(), limit=0), 400
+    _in_scope(filters)
     found = audit_log.page(
         db.session,
         filters,
         tz=deps.timezone(),
+        scope=oversight(),
         before=request.args.get("before", type=int),
         after=request.args.get("after", type=int),
     )
@@ -118,11 +128,13 @@ def audit_export() -> ResponseReturnValue:
     if filters is None:
         flash(gettext("Không xuất được: hãy sửa bộ lọc rồi thử lại."), "error")
         return redirect(url_for("organizer.audit_page", **_query()))
+    _in_scope(filters)
     now = deps.now()
     exported = audit_log.export(
         db.session,
         filters,
         tz=deps.timezone(),
+        scope=oversight(),
         now=now,
         exported_by=f"{current_user.full_name} ({current_user.login_name})",
     )

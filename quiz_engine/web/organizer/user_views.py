@@ -11,7 +11,7 @@ from quiz_engine.models import User
 from quiz_engine.services import password_resets
 from quiz_engine.services.errors import QuizError
 from quiz_engine.web import deps
-from quiz_engine.web.access import organizer_required
+from quiz_engine.web.access import account_or_404, organizer_required, oversight
 from quiz_engine.web.organizer.blueprint import bp
 from quiz_engine.web.organizer.forms import ConfirmForm
 
@@ -19,9 +19,9 @@ from quiz_engine.web.organizer.forms import ConfirmForm
 @bp.get("/users")
 @organizer_required
 def users() -> ResponseReturnValue:
-    """Find accounts by phone number, e-mail, name or CCCD."""
+    """Find accounts by phone number, e-mail, name or CCCD (an organizer: those registered in their contests)."""
     query = request.args.get("q", "").strip()[:100]
-    found = password_resets.find_users(db.session, query) if query else []
+    found = password_resets.find_users(db.session, query, scope=oversight()) if query else []
     return render_template("organizer/users.html", query=query, users=found, limit=password_resets.SEARCH_LIMIT)
 
 
@@ -29,7 +29,7 @@ def users() -> ResponseReturnValue:
 @organizer_required
 def user_reset(user_id: int) -> ResponseReturnValue:
     """Confirm, then set a temporary password shown once, to be changed at the person's next sign-in."""
-    user = db.get_or_404(User, user_id)
+    user = account_or_404(user_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("organizer/user_reset.html", user=user, form=form, outcome=None)
