@@ -59,7 +59,11 @@ class Config:
     DATABASE_POOL_RECYCLE = 1800
     #: Rate limits (see quiz_engine/web/rate_limits.py), in Flask-Limiter's notation; several may be
     #: joined with ";". Sign-in limits count failed attempts only.
+    #: Failed sign-ins into one account from one address, then from all addresses together (a ceiling against
+    #: guessing spread over many addresses; reaching it takes several addresses, so a stranger cannot lock the
+    #: owner out before a round with a few wrong passwords).
     RATE_LIMIT_LOGIN_ACCOUNT = "10 per 15 minutes"
+    RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE = "50 per 15 minutes"
     RATE_LIMIT_LOGIN_ADDRESS = "100 per 15 minutes"
     RATE_LIMIT_REGISTER_ADDRESS = "30 per 10 minutes"
     RATE_LIMIT_ATTEMPT_START = "10 per minute"

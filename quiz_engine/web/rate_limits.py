@@ -2,10 +2,12 @@
 
 Keys name the account first and the IP address only when there is no account: a whole commune on
 one mobile network shares an address, so an IP limit alone would lock out honest neighbours.
-Sign-in is limited twice, by the account being tried (failures only) and by address (failures
-only, more generously). The limits are settings (``RATE_LIMIT_*``), read on each request. A
-refused request answers 429 with ``Retry-After`` and a Vietnamese (or English) message saying how
-long to wait. If Redis is away the limits are skipped rather than locking everyone out.
+Sign-in counts failures only, three ways: by the account being tried *from one address* (so a stranger's
+wrong passwords hold back the stranger, not the owner signing in from elsewhere), by the account from every
+address (a much higher ceiling, against guessing spread over many addresses), and by address (generously).
+The limits are settings (``RATE_LIMIT_*``), read on each request. A refused request answers 429 with
+``Retry-After`` and a Vietnamese (or English) message saying how long to wait. If Redis is away the limits
+are skipped rather than locking everyone out.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ def _login_account() -> str:
     return f"login:{kind}:{value}"
 
 
+def _login_account_from_address() -> str:
+    return f"{_login_account()}@{client_address()}"
+
+
 def _attempt() -> str:
     return f"attempt:{(request.view_args or {}).get('attempt_id')}"
 
@@ -60,6 +66,13 @@ limiter = Limiter(key_func=account_or_address, swallow_errors=True, headers_enab
 login_by_account = limiter.shared_limit(
     _setting("RATE_LIMIT_LOGIN_ACCOUNT"),
     scope="login-account",
+    key_func=_login_account_from_address,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+login_by_account_anywhere = limiter.shared_limit(
+    _setting("RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE"),
+    scope="login-account-anywhere",
     key_func=_login_account,
     methods=["POST"],
     deduct_when=_failed,

@@ -12,6 +12,7 @@ from tests.conftest import PASSWORD
 
 TIGHT = {
     "RATE_LIMIT_LOGIN_ACCOUNT": "3 per 15 minutes",
+    "RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE": "6 per 15 minutes",
     "RATE_LIMIT_LOGIN_ADDRESS": "5 per 15 minutes",
     "RATE_LIMIT_REGISTER_ADDRESS": "2 per 10 minutes",
     "RATE_LIMIT_ATTEMPT_START": "2 per minute",
@@ -39,6 +40,26 @@ def test_failed_sign_ins_hold_back_that_account_only(app, client, make_user) -> 
     assert _login(client, "binh@example.vn", PASSWORD).status_code == 302  # a neighbour on the same IP
     keys = list(app.extensions["quiz_redis"].scan_iter(match="quiz:rl*"))  # every primary of a Cluster
     assert any("login-account" in k and "an@example.vn" in k for k in keys)
+
+
+def test_a_strangers_wrong_passwords_do_not_lock_the_owner_out(app, make_user) -> None:
+    """Failures count per account *and address*: the owner signing in from their own phone still gets in. Only
+    failures from several addresses together reach the account's ceiling."""
+    make_user("an@example.vn")
+
+    def from_address(address: str):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return client
+
+    stranger = from_address("198.51.100.1")
+    assert [_login(stranger, "an@example.vn", "sai-mat-khau").status_code for _ in range(4)] == [401, 401, 401, 429]
+    owner = from_address("203.0.113.9")
+    assert _login(owner, "an@example.vn", PASSWORD).status_code == 302
+    second = from_address("198.51.100.2")
+    assert [_login(second, "an@example.vn", "sai-mat-khau").status_code for _ in range(3)] == [401, 401, 401]
+    held = _login(from_address("203.0.113.10"), "an@example.vn", PASSWORD)  # six failures from everywhere
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
 
 
 def test_successful_sign_ins_do_not_count(app, client, make_user) -> None:

@@ -79,6 +79,7 @@ def start_session(user: User, *, remember: bool = False) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limits.login_by_account
+@rate_limits.login_by_account_anywhere
 @rate_limits.login_by_address
 def login() -> ResponseReturnValue:
     """Show the sign-in form; on valid credentials start a fresh session."""
