@@ -20,6 +20,7 @@ from quiz_engine.services.errors import QuizError
 from quiz_engine.web import (
     answer_guard,
     deps,
+    json_bodies,
     localtime,
     paper_html,
     rate_limits,
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
     static_assets.init_app(app)
     paper_html.init_app(app)
     template_gettext.init_app(app)
+    json_bodies.init_app(app)
 
 
 def _load_user(session_id: str) -> User | None:

@@ -90,3 +90,24 @@ def test_no_input_makes_the_api_fail(app, api, data) -> None:  # type: ignore[no
     if response.status_code >= 400:
         body = response.get_json(silent=True)
         assert isinstance(body, dict) and body.get("error") and body.get("status") == response.status_code
+
+
+def test_json_nested_too_deep_to_parse_is_refused_with_400_and_saves_nothing(api, app) -> None:  # type: ignore[no-untyped-def]
+    """100,000 levels of ``[`` overflow Python's parser (RecursionError): that is bad input, not a 500."""
+    client, _operations, real = api
+    paper = client.get(f"/api/v1/attempts/{real['attempt_id']}").get_json()
+    save_url = paper["questions"][0]["save_url"]
+    deep = "[" * 100_000 + "]" * 100_000
+    for method, url in (
+        ("PUT", save_url),
+        ("PUT", paper["prediction"]["save_url"]),
+        ("POST", paper["links"]["submit"]),
+    ):
+        response = client.open(url, method=method, data=deep, content_type="application/json")
+        assert response.status_code == 400, (url, response.status_code)
+        assert (
+            response.get_json()["error"] == "Dữ liệu gửi lên không hợp lệ."
+            or "dự đoán" in response.get_json()["error"].lower()
+        )
+    after = client.get(f"/api/v1/attempts/{real['attempt_id']}").get_json()
+    assert after["status"] == "in_progress" and all(q["selected"] == [] for q in after["questions"])
