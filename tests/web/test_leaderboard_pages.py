@@ -40,8 +40,11 @@ def test_public_board_masks_names_and_shows_my_rank(app, client, played) -> None
         (2, "Trần T. B.", 0),
     ]
     client.post("/auth/login", data={"login": "binh@example.vn", "password": "mat-khau-123"})
-    mine = client.get(f"/api/v1/rounds/{round_id}/leaderboard").get_json()["me"]
-    assert (mine["rank"], mine["correct"]) == (2, 0)
+    board = client.get(f"/api/v1/rounds/{round_id}/leaderboard").get_json()
+    mine = board["me"]
+    assert (mine["rank"], mine["correct"], mine["is_me"]) == (2, 0, True)
+    assert [r["is_me"] for r in board["rows"]] == [False, True]
+    assert all("user_id" not in r for r in [*anonymous["rows"], *board["rows"], mine])  # no account ids
     page = client.get(f"/rounds/{round_id}/leaderboard").get_data(as_text=True)
     assert "Hạng của bạn: 2/2" in page and "Nguyễn V. A." in page and "Nguyễn Văn An" not in page
 

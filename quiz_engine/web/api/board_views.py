@@ -40,13 +40,22 @@ def round_leaderboard(round_id: int) -> ResponseReturnValue:
         unit_id=request.args.get("unit", type=int),
         limit=min(max(request.args.get("limit", 100, type=int), 1), 500),
     )
+    mine = board.mine.user_id if board.mine else None
     return jsonify(
         kind=board.kind.value,
         total=board.total,
         frozen_at=iso(board.frozen_at),
-        rows=[asdict(r) for r in board.rows],
-        me=asdict(board.mine) if board.mine else None,
+        rows=[_public(r, mine) for r in board.rows],
+        me=_public(board.mine, mine) if board.mine else None,
     )
+
+
+def _public(row: boards.Row, mine: int | None) -> dict[str, object]:
+    """A board row as the public sees it: no account id (it would link the masked names to accounts), only
+    whether the row is the viewer's own."""
+    shown = asdict(row)
+    shown["is_me"] = shown.pop("user_id") == mine
+    return shown
 
 
 @bp.get("/rounds/<int:round_id>/stats")
