@@ -19,6 +19,13 @@ worker_connections = threads * 2
 # moment is lost, and a POST then fails as a 502 (docs/DEPLOYMENT.md). Serving phones directly, keep the short
 # default, so that idle phones do not hold the worker's connection slots.
 keepalive = int(os.environ.get("QUIZ_KEEPALIVE", 2))
+# gunicorn itself believes X-Forwarded-Proto (https) only from these addresses. With no proxy in front
+# (QUIZ_PROXY_HOPS=0, the default) from none: a client must not be able to claim https. Behind a proxy the app's
+# ProxyFix reads the forwarded headers of QUIZ_PROXY_HOPS proxies (docs/DEPLOYMENT.md), gunicorn those from a
+# proxy on this host. FORWARDED_ALLOW_IPS, gunicorn's own variable, still overrides.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or (
+    "127.0.0.1,::1" if int(os.environ.get("QUIZ_PROXY_HOPS") or 0) > 0 else ""
+)
 graceful_timeout = 10
 timeout = 30
 accesslog = "-"

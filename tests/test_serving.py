@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +179,37 @@ def test_idle_connections_are_kept_as_long_as_quiz_keepalive_says(tmp_path: Path
             assert _get_on(sock).startswith(b"HTTP/1.1 200")
             time.sleep(3.5)  # idle beyond gunicorn's default keep-alive
             assert _get_on(sock).startswith(b"HTTP/1.1 200")  # the same connection still serves
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def _login_cookie(port: int, proto: str) -> str:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/auth/login", headers={"X-Forwarded-Proto": proto})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("hops", ["0", "1"])
+def test_only_a_configured_proxy_may_say_the_request_came_over_https(tmp_path: Path, hops: str) -> None:
+    """Without a proxy (QUIZ_PROXY_HOPS=0) a client's X-Forwarded-Proto is ignored, even from this host; behind
+    one, the session cookie is marked Secure when the proxy says the visitor came over https."""
+    port = _free_port()
+    with (tmp_path / "gunicorn.log").open("ab") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env={**_env(tmp_path / "instance", port), "QUIZ_PROXY_HOPS": hops},
+            stdout=sink,
+            stderr=sink,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(port, server)
+        cookie = _login_cookie(port, "https")
+        assert cookie.startswith("session=")
+        assert ("Secure" in cookie) is (hops == "1")
+        assert "Secure" not in _login_cookie(port, "http")
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=30)
