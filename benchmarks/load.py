@@ -285,6 +285,7 @@ def main() -> None:
         people, recorder = asyncio.run(
             contestants.run_round(plan, seeded.phones, checkpoint, cookies.__getitem__, cold_sign_ins=cold_sign_ins)
         )
+        workers, threads = load_stack.server_shape(stack)
         checked = verify(app, people)
         if os.environ.get("QUIZ_BENCH_TIMELINE"):  # every request's start and latency, for a closer look
             Path(os.environ["QUIZ_BENCH_TIMELINE"]).write_text(
@@ -321,6 +322,8 @@ def main() -> None:
             paper_cost=paper_cost,
             busy_start=busy_start,
             busy_paper=busy_paper,
+            workers=workers,
+            threads=threads,
             cold_sign_ins=cold_sign_ins,
             starts_per_core=starts_per_core,
             pace=pace,
@@ -456,10 +459,10 @@ def report(**r) -> str:  # type: ignore[no-untyped-def]
     return f"""## A whole round under load, {r["backend"]} (issues 9 and 14)
 
 {machine()}
-gunicorn with the project's `gunicorn.conf.py` (gthread, {cores} workers × 8 threads, 16 connections each, idle
-connections kept {load_stack.KEEPALIVE} s as behind a proxy, access log on), {r["backend"]} via the app's own
-settings, Redis {r["redis_version"]} on TCP loopback with append-only persistence (everysec). The load generators
-run on the same {cores} cores.
+gunicorn with the project's `gunicorn.conf.py` (gthread, {r["workers"]} workers × {r["threads"]} threads,
+{2 * r["threads"]} connections each, idle connections kept {load_stack.KEEPALIVE} s as behind a proxy, access log
+on), {r["backend"]} via the app's own settings, Redis {r["redis_version"]} on TCP loopback with append-only
+persistence (everysec). The load generators run on the same {cores} cores.
 
 {chr(10).join(verdicts)}
 

