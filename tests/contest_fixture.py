@@ -81,27 +81,8 @@ def build(
         session, bank, "bank.csv", bank_csv(questions, multiple_every=int(rules.pop("multiple_every", 0))), now=now
     )
     import_units(session, [UnitSpec("X1", "Xã Một", UnitKind.COMMUNE, None, 100, 2)])
-    contest = contests.create_contest(
-        session,
-        slug="thi",
-        title="Cuộc thi",
-        now=now,
-        groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
-        units=list(session.scalars(select(Unit))),
-    )
-    round_ = contests.add_round(
-        session,
-        contest,
-        contests.RoundRules(
-            title="Tuần 1",
-            opens_at=now - timedelta(hours=1),
-            closes_at=now + timedelta(days=7),
-            time_limit_seconds=time_limit,
-            mix=[contests.MixItem("bank", per_paper)],
-            **rules,  # type: ignore[arg-type]
-        ),
-        now=now,
-    )
+    round_ = _contest_round(session, "thi", "Cuộc thi", now=now, per_paper=per_paper, time_limit=time_limit, **rules)
+    contest = round_.contest
     user = accounts.create_user(
         session, full_name="Nguyễn Văn An", email="an@example.vn", password="mat-khau-123", now=now
     )
@@ -177,28 +158,35 @@ def list_as_organizer(app, user_id: int) -> None:  # type: ignore[no-untyped-def
         db.session.commit()
 
 
-def other_contest(session: Session, *, slug: str = "thi-khac", per_paper: int = 5) -> Round:
-    """A second published contest with one open round on the same bank (after :func:`build`), no one registered."""
-    now = utcnow()
+def _contest_round(
+    session: Session, slug: str, title: str, *, now: datetime, per_paper: int, time_limit: int, **rules: object
+) -> Round:
+    """A published contest on the bank, with one round open for a week."""
     contest = contests.create_contest(
         session,
         slug=slug,
-        title="Cuộc thi khác",
+        title=title,
         now=now,
         groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
         units=list(session.scalars(select(Unit))),
     )
-    round_ = contests.add_round(
+    return contests.add_round(
         session,
         contest,
         contests.RoundRules(
-            title="Tuần 1 (khác)",
+            title="Tuần 1",
             opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(days=7),
-            time_limit_seconds=600,
+            time_limit_seconds=time_limit,
             mix=[contests.MixItem("bank", per_paper)],
+            **rules,  # type: ignore[arg-type]
         ),
         now=now,
     )
+
+
+def other_contest(session: Session, *, slug: str = "thi-khac", per_paper: int = 5) -> Round:
+    """A second published contest with one open round on the same bank (after :func:`build`), no one registered."""
+    round_ = _contest_round(session, slug, "Cuộc thi khác", now=utcnow(), per_paper=per_paper, time_limit=600)
     session.commit()
     return round_

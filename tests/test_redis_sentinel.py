@@ -174,6 +174,7 @@ def test_rate_limits_count_on_the_primary_the_sentinel_names(sentinel_app: Flask
     try:
         counts = {key: direct.get(key) for key in direct.scan_iter(match="quiz:rl:*")}
         assert counts["quiz:rl:LIMITER/127.0.0.1/login-address/2/1/minute"] == "2"
-        assert counts["quiz:rl:LIMITER/login:email:ai0@example.vn/login-account/10/15/minute"] == "1"
+        assert counts["quiz:rl:LIMITER/login:email:ai0@example.vn@127.0.0.1/login-account/10/15/minute"] == "1"
+        assert counts["quiz:rl:LIMITER/login:email:ai0@example.vn/login-account-anywhere/50/15/minute"] == "1"
     finally:
         direct.close()

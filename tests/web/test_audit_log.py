@@ -238,17 +238,17 @@ def test_export_holds_the_filtered_events_and_is_audited(app: Flask, organizer, 
         assert event.details == {"filters": {"action": "attempt.", "date_from": "2026-03-03"}, "rows": 2}
 
 
+def _export_all(limit: int) -> audit_log.AuditExport:
+    """Every event (an admin's scope), at most ``limit``."""
+    when = datetime(2026, 5, 1, tzinfo=UTC)
+    return audit_log.export(
+        db.session, audit_log.AuditFilter(), tz=VN, scope=None, now=when, exported_by="BTC", limit=limit
+    )
+
+
 def test_export_is_capped_and_says_so(app: Flask, events, people) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
-        exported = audit_log.export(
-            db.session,
-            audit_log.AuditFilter(),
-            tz=VN,
-            scope=None,
-            now=datetime(2026, 5, 1, tzinfo=UTC),
-            exported_by="BTC",
-            limit=3,
-        )
+        exported = _export_all(limit=3)
         assert (exported.rows, exported.truncated) == (3, True)
         workbook = load_workbook(io.BytesIO(exported.content))
         assert [r[2].value for r in workbook["Nhật ký"].iter_rows(min_row=4)] == [
@@ -258,15 +258,7 @@ def test_export_is_capped_and_says_so(app: Flask, events, people) -> None:  # ty
         ]
         parameters = {row[0].value: row[1].value for row in workbook["Thông số"].iter_rows(min_row=4)}
         assert parameters["Đã cắt bớt"].startswith("Có") and parameters["Bộ lọc"] == "(không lọc)"
-        whole = audit_log.export(
-            db.session,
-            audit_log.AuditFilter(),
-            tz=VN,
-            scope=None,
-            now=datetime(2026, 5, 1, tzinfo=UTC),
-            exported_by="BTC",
-            limit=5,
-        )
+        whole = _export_all(limit=5)
         assert (whole.rows, whole.truncated) == (5, False)
 
 
