@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, literal, or_, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import (
@@ -45,47 +45,35 @@ class Oversight:
 
     def covers_account(self, session: Session, user_id: int) -> bool:
         """Whether the account ``user_id`` is registered in a contest the organizer is listed on."""
-        return (
-            session.scalar(
-                select(Registration.id)
-                .where(Registration.user_id == user_id, Registration.contest_id.in_(self.contests()))
-                .limit(1)
-            )
-            is not None
-        )
+        return self.covers_target(session, "user", user_id)
 
     def covers_target(self, session: Session, target_type: str, target_id: int) -> bool:
         """Whether an audit target (a contest, round, attempt, certificate, account, bank or question) is the
         organizer's to see: a search for one that is not answers 404, as if it did not exist."""
         if target_type in SHARED_TARGETS:
             return True
-        rounds = select(Round.id).where(Round.contest_id.in_(self.contests()))
-        found: dict[str, Select[tuple[int]]] = {
-            "contest": self.contests().where(contest_organizers.c.contest_id == target_id),
-            "round": rounds.where(Round.id == target_id),
-            "attempt": select(Attempt.id).where(Attempt.id == target_id, Attempt.round_id.in_(rounds)),
-            "certificate": select(Certificate.id).where(Certificate.id == target_id, Certificate.round_id.in_(rounds)),
-            "user": self.accounts().where(Registration.user_id == target_id),
-        }
-        query = found.get(target_type)
-        return query is not None and session.scalar(query.limit(1)) is not None
+        ids = self._targets().get(target_type)
+        return ids is not None and session.scalar(select(literal(True)).where(literal(target_id).in_(ids))) is not None
 
     def audit_entries(self) -> ColumnElement[bool]:
         """The audit events the organizer may see (module docstring)."""
-        rounds = select(Round.id).where(Round.contest_id.in_(self.contests()))
-        target = AuditEvent.target_id
+        targets = self._targets().items()
+        in_scope = (and_(AuditEvent.target_type == kind, AuditEvent.target_id.in_(ids)) for kind, ids in targets)
         return or_(
             AuditEvent.actor_id == self.viewer_id,
             AuditEvent.target_type.in_(SHARED_TARGETS),
-            and_(AuditEvent.target_type == "contest", target.in_(self.contests())),
-            and_(AuditEvent.target_type == "round", target.in_(rounds)),
-            and_(
-                AuditEvent.target_type == "attempt", target.in_(select(Attempt.id).where(Attempt.round_id.in_(rounds)))
-            ),
-            and_(
-                AuditEvent.target_type == "certificate",
-                target.in_(select(Certificate.id).where(Certificate.round_id.in_(rounds))),
-            ),
-            and_(AuditEvent.target_type == "user", target.in_(self.accounts())),
+            *in_scope,
             and_(AuditEvent.target_type.is_(None), AuditEvent.actor_id.in_(self.accounts())),
         )
+
+    def _targets(self) -> dict[str, Select[tuple[int]]]:
+        """Per kind of audit target, the ids of those in scope: the contests, their rounds, attempts and
+        certificates, and the accounts registered in them."""
+        rounds = select(Round.id).where(Round.contest_id.in_(self.contests()))
+        return {
+            "contest": self.contests(),
+            "round": rounds,
+            "attempt": select(Attempt.id).where(Attempt.round_id.in_(rounds)),
+            "certificate": select(Certificate.id).where(Certificate.round_id.in_(rounds)),
+            "user": self.accounts(),
+        }
