@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
@@ -63,27 +64,19 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
 
 limiter = Limiter(key_func=account_or_address, swallow_errors=True, headers_enabled=False)
 
-login_by_account = limiter.shared_limit(
-    _setting("RATE_LIMIT_LOGIN_ACCOUNT"),
-    scope="login-account",
-    key_func=_login_account_from_address,
-    methods=["POST"],
-    deduct_when=_failed,
+
+def _failed_sign_ins(setting: str, scope: str, key_func: Callable[[], str]):  # type: ignore[no-untyped-def]
+    """A limit on failed sign-ins (the page's 401s), counted per ``key_func``; successful ones never count."""
+    return limiter.shared_limit(
+        _setting(setting), scope=scope, key_func=key_func, methods=["POST"], deduct_when=_failed
+    )
+
+
+login_by_account = _failed_sign_ins("RATE_LIMIT_LOGIN_ACCOUNT", "login-account", _login_account_from_address)
+login_by_account_anywhere = _failed_sign_ins(
+    "RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE", "login-account-anywhere", _login_account
 )
-login_by_account_anywhere = limiter.shared_limit(
-    _setting("RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE"),
-    scope="login-account-anywhere",
-    key_func=_login_account,
-    methods=["POST"],
-    deduct_when=_failed,
-)
-login_by_address = limiter.shared_limit(
-    _setting("RATE_LIMIT_LOGIN_ADDRESS"),
-    scope="login-address",
-    key_func=client_address,
-    methods=["POST"],
-    deduct_when=_failed,
-)
+login_by_address = _failed_sign_ins("RATE_LIMIT_LOGIN_ADDRESS", "login-address", client_address)
 registration = limiter.shared_limit(
     _setting("RATE_LIMIT_REGISTER_ADDRESS"), scope="register", key_func=client_address, methods=["POST"]
 )
