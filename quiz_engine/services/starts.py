@@ -239,11 +239,11 @@ def quick_start(
     ):
         return _give_back(client, popped)
     pool = _plan(session, prefix, round_id, facts.updated_at).pool(facts.group_id)
-    if pool is None or (popped is not None and popped.list_key != pool.list_key):
+    if pool is None:
+        return _give_back(client, popped)
+    if popped is not None and popped.list_key != pool.list_key:  # taken by a plan since edited
         _give_back(client, popped)
         popped = None
-    if pool is None:
-        return None
     deadline = attempts.deadline_for(now, facts.time_limit_seconds, facts.closes_at)
     row = {
         "round_id": round_id,
@@ -312,7 +312,8 @@ def _as_json(paper: Sequence[papers.PaperItem], pool: paper_pool.Pool) -> str:
 
 #: How many of the paper's questions are still the current version of an active question matching their mix
 #: item (bank, topic, difficulty): the check of :func:`paper_pool._still_current`, inside the write, so that a
-#: stale paper writes nothing and costs no statement of its own. ``{p}`` is the paper's rows in each dialect.
+#: stale paper writes nothing and costs no statement of its own. ``{rows}`` and the other fields are the paper's
+#: rows and columns as each dialect reads them from its JSON.
 _CURRENT_COUNT = """(
   SELECT count(*) FROM {rows}
   JOIN question_versions AS v ON v.id = {version_id}
