@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -50,7 +51,7 @@ def server_shape(stack: Stack) -> tuple[int, int]:
     """gunicorn's worker processes (the children of its master) and the threads the project's config gives each
     for this stack's database (``GUNICORN_CMD_ARGS`` can change them: keep it empty for reported runs)."""
     pid = stack.server_process.pid  # type: ignore[union-attr]
-    workers = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == pid)
+    workers = sum(1 for _proc, fields in _processes() if int(fields[1]) == pid)
     shown = subprocess.run(
         [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['threads'])"],
         cwd=ROOT,
@@ -62,27 +63,23 @@ def server_shape(stack: Stack) -> tuple[int, int]:
     return workers, int(shown.stdout)
 
 
-def _parent(proc: Path) -> int:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """Each live process's id and the fields of its /proc stat after the command name (parent first)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            yield int(proc.name), (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
 
 
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) of ``pid`` and its live children, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(proc.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(
+        (int(fields[11]) + int(fields[12])) / tick for proc, fields in _processes() if pid in (proc, int(fields[1]))
+    )
 
 
 @dataclass
@@ -114,14 +111,19 @@ class Stack:
 
     def stop(self) -> None:
         for process in (self.server_process, self.redis_process):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            _terminate(process)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _terminate(process: subprocess.Popen | None) -> None:  # type: ignore[type-arg]
+    """SIGTERM (the process finishes what it serves), SIGKILL if it has not ended within 20 s."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def start_stack(folder: Path) -> Stack:
@@ -287,10 +289,7 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
 
 def stop_server(stack: Stack) -> None:
     """Stop gunicorn (gracefully: it finishes what it serves)."""
-    process = stack.server_process
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    _terminate(stack.server_process)
     stack.server_process = None
 
 
