@@ -97,6 +97,15 @@ class Config:
     ADMISSION_BURST = "auto"
     #: Seconds between refreshes of the organizer's live dashboard.
     DASHBOARD_REFRESH_SECONDS = 15
+    #: Question statistics (docs/STATISTICS.md): no flag below STATISTICS_MIN_ANSWERS papers; "too easy" above
+    #: this share answered right, "too hard" below that; a key is called probably wrong when, among at least
+    #: STATISTICS_MIN_TOP_ANSWERS answers of the top 27 %, another answer is chosen more often than the key, or
+    #: when the point-biserial discrimination is at or below STATISTICS_WRONG_KEY_DISCRIMINATION.
+    STATISTICS_MIN_ANSWERS = 30
+    STATISTICS_TOO_EASY = 0.95
+    STATISTICS_TOO_HARD = 0.2
+    STATISTICS_MIN_TOP_ANSWERS = 10
+    STATISTICS_WRONG_KEY_DISCRIMINATION = -0.1
     #: Excel exports: threads per app process that build them (each holds one export's rows in flight).
     EXPORT_WORKERS = 1
     #: Seconds a request waits for its export before handing over to the progress page instead.

@@ -22,6 +22,7 @@ from quiz_engine.models.contest import (
 )
 from quiz_engine.models.export_job import ExportJob, ExportStatus
 from quiz_engine.models.result import RoundResult, VoidedQuestion, VoidMode
+from quiz_engine.models.statistics import QuestionStatistic, RoundStatistics
 from quiz_engine.models.unit import Unit, UnitKind
 from quiz_engine.models.user import Role, User
 
@@ -45,12 +46,14 @@ __all__ = [
     "PredictionKind",
     "Question",
     "QuestionBank",
+    "QuestionStatistic",
     "QuestionVersion",
     "Registration",
     "Role",
     "Round",
     "RoundMixItem",
     "RoundResult",
+    "RoundStatistics",
     "StandingsMode",
     "TieBreak",
     "Unit",
