@@ -47,7 +47,7 @@ lint: $(STAMP)
 # Source strings are Vietnamese (the default language); English is the translation.
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o quiz_engine/translations/messages.pot quiz_engine
-	$(BIN)/pybabel update --no-fuzzy-matching -i quiz_engine/translations/messages.pot -d quiz_engine/translations -l en
+	$(BIN)/pybabel update --no-fuzzy-matching -w 120 -i quiz_engine/translations/messages.pot -d quiz_engine/translations -l en
 	$(BIN)/pybabel compile -d quiz_engine/translations
 
 clean:

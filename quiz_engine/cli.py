@@ -34,6 +34,7 @@ from quiz_engine.services import (
     export_jobs,
     exports,
     paper_pool,
+    question_statistics,
     rankings,
     scoring,
     units,
@@ -218,12 +219,18 @@ def import_units_command(path: Path, dry_run: bool) -> None:
 @quiz_cli.command("export")
 @click.argument("kind", type=click.Choice([k.value for k in exports.ExportKind]))
 @click.option("--round", "round_id", type=int, required=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
-def export_command(kind: str, round_id: int, output: Path) -> None:
-    """Write a round's export (leaderboard, winners, units, attempts, distribution) to .xlsx."""
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Tệp .xlsx (mặc định: tên như khi tải từ trang web, trong thư mục hiện tại).",
+)
+def export_command(kind: str, round_id: int, output: Path | None) -> None:
+    """Write a round's export (leaderboard, winners, units, attempts, distribution, statistics) to .xlsx."""
     round_ = db.session.get(Round, round_id)
     if round_ is None:
         raise click.ClickException(f"Không có đợt thi #{round_id} (no such round).")
+    output = output or Path(export_jobs.download_name(round_, exports.ExportKind(kind)))
     total = exports.expected_rows(db.session, exports.ExportKind(kind), round_)
     with (
         click.progressbar(length=total, label="Đang xuất (exporting)", file=sys.stderr, show_pos=True) as bar,
@@ -238,6 +245,7 @@ def export_command(kind: str, round_id: int, output: Path) -> None:
             exported_by="CLI",
             out=out,
             progress=bar.update,
+            thresholds=question_statistics.Thresholds.from_config(current_app.config),
         )
     audit.record(db.session, "export.create", now=utcnow(), target=("round", round_.id), kind=kind, rows=rows)
     db.session.commit()
@@ -384,11 +392,14 @@ def _maintain_once() -> str:
     retention = timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
     expired = export_jobs.expire_old(db.session, utcnow(), retention)
     db.session.commit()
+    thresholds = question_statistics.Thresholds.from_config(current_app.config)
+    counted = question_statistics.refresh_closed_rounds(db.session, thresholds, utcnow())
+    db.session.commit()
     prepared = _top_up_papers()
     return (
         f"Đóng {closed} bài quá hạn; dựng lại bảng đợt {repaired or '-'}; xếp hạng chung cuộc đợt "
-        f"{finalized or '-'}; xoá {expired} tệp xuất quá hạn; rút sẵn {prepared} "
-        "(closed, repaired, finalised, expired exports, papers drawn ahead)."
+        f"{finalized or '-'}; xoá {expired} tệp xuất quá hạn; thống kê câu hỏi {counted} đợt; rút sẵn {prepared} "
+        "(closed, repaired, finalised, expired exports, question statistics, papers drawn ahead)."
     )
 
 

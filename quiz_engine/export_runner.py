@@ -18,7 +18,7 @@ from flask import Flask, current_app
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import ExportJob, ExportStatus, utcnow
-from quiz_engine.services import audit, export_jobs
+from quiz_engine.services import audit, export_jobs, question_statistics
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,12 @@ class ExportRunner:
         progress = export_jobs.Progress(redis_client(), prefix, job.id)
         try:
             data, rows = export_jobs.build(
-                session, job, progress, now=utcnow(), tz=ZoneInfo(self.app.config["TIMEZONE"])
+                session,
+                job,
+                progress,
+                now=utcnow(),
+                tz=ZoneInfo(self.app.config["TIMEZONE"]),
+                thresholds=question_statistics.Thresholds.from_config(self.app.config),
             )
         except Exception as exc:
             log.exception("export job %s failed", job_id)

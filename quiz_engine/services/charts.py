@@ -264,3 +264,85 @@ def histogram(
         if index in labelled:
             body.append(_x_label(x + slot / 2, baseline, item.label, "middle"))
     return _svg(chart_id, title, _describe(summary, bins), baseline + PAD, body)
+
+
+def share_strip(options: Sequence[Datum], *, marked: Sequence[bool], chart_id: str, title: str, summary: str) -> str:
+    """One bar split by share (``value``, 0–1) into its options, each labelled by ``label`` where it fits.
+
+    ``marked`` options (the key) are drawn in green, the others in blue and grey by turns, with a white gap
+    between neighbours; every segment carries its ``text`` as a tooltip and in the description.
+    """
+    height, top, bar = 34.0, 4.0, 22.0
+    area = WIDTH - 2 * PAD
+    total = sum(max(o.value, 0.0) for o in options) or 1.0
+    body = [f'<rect x="{PAD}" y="{_n(top)}" width="{area}" height="{_n(bar)}" rx="3" fill="{TRACK}"/>']
+    x = float(PAD)
+    for index, (option, key) in enumerate(zip(options, marked, strict=True)):
+        width = area * max(option.value, 0.0) / total
+        if width <= 0:
+            continue
+        fill = HISTOGRAM if key else (BAR if index % 2 == 0 else "#5f6368")
+        body.append(
+            f'<rect class="share{" key" if key else ""}" x="{_n(x)}" y="{_n(top)}" width="{_n(max(width - 1, 0.5))}" '
+            f'height="{_n(bar)}" fill="{fill}"><title>{xml_text(_flat(option.label))}: {xml_text(option.text)}'
+            "</title></rect>"
+        )
+        if width >= FONT * 0.6 * len(option.label) + 4:
+            body.append(
+                f'<text x="{_n(x + width / 2)}" y="{_n(top + 15.5)}" text-anchor="middle" fill="#ffffff" '
+                f'font-weight="600">{xml_text(option.label)}</text>'
+            )
+        x += width
+    return _svg(chart_id, title, _describe(summary, options), height - 4 + top, body)
+
+
+def scatter(
+    points: Sequence[Datum],
+    ys: Sequence[float],
+    *,
+    marked: Sequence[bool],
+    chart_id: str,
+    title: str,
+    summary: str,
+    empty_text: str,
+    x_title: str,
+    y_title: str,
+) -> str:
+    """Points with ``value`` from 0 to 1 across and ``ys`` from −1 to 1 up (a line at 0); ``marked`` ones in red.
+
+    Each point is a circle with its ``label`` and ``text`` as a tooltip; the description lists them all.
+    """
+    if not points:
+        return empty_chart(chart_id=chart_id, title=title, empty_text=empty_text)
+    left, plot_top, plot = 34.0, 26.0, 180.0
+    width = WIDTH - PAD - left
+
+    def x_of(value: float) -> float:
+        return left + width * min(max(value, 0.0), 1.0)
+
+    def y_of(value: float) -> float:
+        return plot_top + plot * (1 - (min(max(value, -1.0), 1.0) + 1) / 2)
+
+    body = []
+    for tick in (-1.0, -0.5, 0.0, 0.5, 1.0):
+        body += [
+            f'<line x1="{_n(left)}" x2="{WIDTH - PAD}" y1="{_n(y_of(tick))}" y2="{_n(y_of(tick))}" stroke="{AXIS}" '
+            f'stroke-width="{1 if tick == 0 else 0.5}"/>',
+            f'<text x="{_n(left - 4)}" y="{_n(y_of(tick) + 4)}" text-anchor="end" fill="{MUTED}">{tick:g}</text>',
+        ]
+    baseline = plot_top + plot + 18
+    for tick in (0.0, 0.5, 1.0):
+        anchor = {0.0: "start", 0.5: "middle", 1.0: "end"}[tick]
+        body.append(_x_label(x_of(tick), baseline, f"{tick:g}", anchor))
+    body.append(
+        f'<text x="{_n(left + width / 2)}" y="{_n(baseline + 18)}" text-anchor="middle" fill="{MUTED}">'
+        f"{xml_text(x_title)}</text>"
+    )
+    body.append(f'<text x="{_n(left + 4)}" y="{_n(plot_top + 12)}" fill="{MUTED}">{xml_text(y_title)}</text>')
+    for point, y, flagged in zip(points, ys, marked, strict=True):
+        body.append(
+            f'<circle class="point{" flagged" if flagged else ""}" cx="{_n(x_of(point.value))}" cy="{_n(y_of(y))}" '
+            f'r="{4.5 if flagged else 3.5}" fill="{LINE if flagged else BAR}" fill-opacity="0.85">'
+            f"<title>{xml_text(_flat(point.label))}: {xml_text(point.text)}</title></circle>"
+        )
+    return _svg(chart_id, title, _describe(summary, points), baseline + 18 + PAD, body)

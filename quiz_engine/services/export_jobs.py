@@ -21,7 +21,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Contest, ExportJob, ExportStatus, Round, User
-from quiz_engine.services import exports
+from quiz_engine.services import exports, question_statistics
 
 #: How long a job's live entry outlives the last sign of life from the process building it.
 HEARTBEAT_TTL_SECONDS = 60
@@ -130,7 +130,15 @@ def start(session: Session, job: ExportJob, now: datetime) -> None:
     session.flush()
 
 
-def build(session: Session, job: ExportJob, progress: Progress, *, now: datetime, tz: ZoneInfo) -> tuple[bytes, int]:
+def build(
+    session: Session,
+    job: ExportJob,
+    progress: Progress,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    thresholds: question_statistics.Thresholds | None = None,
+) -> tuple[bytes, int]:
     """Build the job's workbook; return its bytes and the number of data rows."""
     user = session.get(User, job.requested_by) if job.requested_by is not None else None
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out:
@@ -143,6 +151,7 @@ def build(session: Session, job: ExportJob, progress: Progress, *, now: datetime
             exported_by=user.full_name if user is not None else "",
             out=out,
             progress=progress,
+            thresholds=thresholds,
         )
         progress.flush()
         out.seek(0)

@@ -1,5 +1,5 @@
 """Excel exports for organizers: round leaderboard, winners, unit statistics, every attempt with its
-answers, and score distribution with participation per day.
+answers, score distribution with participation per day, and question statistics.
 
 Every workbook has a title row (contest, round, export time), a bold frozen header with a filter,
 real dates and durations, a "Thông số" sheet with the export's parameters, and text that can never
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -25,13 +25,15 @@ from quiz_engine.models import (
     Attempt,
     AttemptItem,
     ContestGroup,
+    QuestionVersion,
     Role,
     Round,
     RoundResult,
     Unit,
     User,
+    VoidMode,
 )
-from quiz_engine.services import rankings, standings
+from quiz_engine.services import question_statistics, rankings, standings
 from quiz_engine.services.spreadsheets import ReportSheet, parameters_sheet
 
 BATCH = 2000
@@ -43,6 +45,7 @@ class ExportKind(enum.StrEnum):
     UNITS = "units"
     ATTEMPTS = "attempts"
     DISTRIBUTION = "distribution"
+    STATISTICS = "statistics"
 
 
 TITLES = {
@@ -51,6 +54,7 @@ TITLES = {
     ExportKind.UNITS: "Thống kê theo đơn vị",
     ExportKind.ATTEMPTS: "Toàn bộ bài thi",
     ExportKind.DISTRIBUTION: "Phân bố điểm và lượt tham gia",
+    ExportKind.STATISTICS: "Thống kê câu hỏi",
 }
 
 
@@ -62,6 +66,7 @@ class ExportContext:
     tz: ZoneInfo
     exported_by: str
     progress: Callable[[int], None]
+    thresholds: question_statistics.Thresholds = field(default_factory=question_statistics.Thresholds)
 
 
 def _title(ctx: ExportContext, kind: ExportKind) -> str:
@@ -448,6 +453,60 @@ def _distribution(ctx: ExportContext, workbook: Workbook) -> int:
     return sheet.count + days.count
 
 
+def _statistics(ctx: ExportContext, workbook: Workbook) -> int:
+    figures = question_statistics.round_figures(ctx.session, ctx.round, ctx.thresholds, now=ctx.now)
+    letters = max((len(q.options) for q in figures.questions), default=4)
+    columns = [
+        ("Mã câu hỏi", 12),
+        ("Nội dung", 50),
+        ("Đáp án", 8),
+        ("Số đề", 9),
+        ("Trả lời đúng", 11),
+        ("Tỷ lệ đúng", 10),
+        ("Độ phân biệt (r)", 12),
+        ("Chỉ số D (27 %)", 12),
+        ("Bỏ trống", 10),
+        ("Thời gian trả lời, trung vị (giây)", 14),
+    ]
+    for letter in question_statistics.LETTERS[:letters]:
+        columns += [(f"Chọn {letter}", 9), (f"Tỷ lệ {letter}", 9)]
+    columns += [("Cần xem lại", 16), ("Lý do", 70), ("Đã hủy", 14)]
+    sheet = ReportSheet(workbook, "Thống kê câu hỏi", _title(ctx, ExportKind.STATISTICS), columns, ctx.tz)
+    voids: dict[VoidMode | None, str] = {
+        VoidMode.COUNT_CORRECT: "tính đúng cho tất cả",
+        VoidMode.REMOVE: "bỏ khỏi điểm",
+    }
+    for q in figures.questions:
+        options: list[object] = []
+        for index in range(letters):
+            option = q.options[index] if index < len(q.options) else None
+            options += [option.count, sheet.percent(option.share)] if option else [None, None]
+        sheet.row(
+            [
+                q.code,
+                q.text,
+                q.key,
+                q.seen,
+                q.correct,
+                sheet.percent(q.facility),
+                _rounded(q.point_biserial),
+                _rounded(q.discrimination),
+                sheet.percent(q.blank_rate),
+                q.median_seconds,
+                *options,
+                ", ".join(f.code for f in q.flags),
+                " ".join(f.vi for f in q.flags),
+                voids.get(q.void, ""),
+            ]
+        )
+    ctx.progress(sheet.count)
+    return sheet.count
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
 def expected_rows(session: Session, kind: ExportKind, round_: Round) -> int:
     """About how many data rows an export will have (for progress bars and choosing a background job)."""
     if kind is ExportKind.LEADERBOARD and round_.finalized_at is not None:
@@ -460,6 +519,13 @@ def expected_rows(session: Session, kind: ExportKind, round_: Round) -> int:
         stmt = select(func.count()).select_from(Attempt).where(Attempt.round_id == round_.id)
     elif kind is ExportKind.UNITS:
         stmt = select(func.count()).select_from(Unit)
+    elif kind is ExportKind.STATISTICS:
+        stmt = (
+            select(func.count(func.distinct(QuestionVersion.question_id)))
+            .join(AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
+            .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+            .where(Attempt.round_id == round_.id, Attempt.status.in_(CLOSED_STATUSES))
+        )
     else:
         return sum(int(q["count"]) for q in (round_.prize_quotas or []))
     return session.scalar(stmt) or 0
@@ -471,6 +537,7 @@ WRITERS = {
     ExportKind.UNITS: _units,
     ExportKind.ATTEMPTS: _attempts,
     ExportKind.DISTRIBUTION: _distribution,
+    ExportKind.STATISTICS: _statistics,
 }
 
 
@@ -484,9 +551,20 @@ def build_export(
     exported_by: str,
     out: BinaryIO,
     progress: Callable[[int], None] | None = None,
+    thresholds: question_statistics.Thresholds | None = None,
 ) -> int:
-    """Write one export as .xlsx to ``out`` (a binary file); return the number of data rows."""
-    ctx = ExportContext(session, round_, now, tz, exported_by, progress or (lambda _n: None))
+    """Write one export as .xlsx to ``out`` (a binary file); return the number of data rows.
+
+    ``thresholds`` set the statistics export's flags (the defaults when None)."""
+    ctx = ExportContext(
+        session,
+        round_,
+        now,
+        tz,
+        exported_by,
+        progress or (lambda _n: None),
+        thresholds or question_statistics.Thresholds(),
+    )
     workbook = Workbook(write_only=True)
     rows = WRITERS[kind](ctx, workbook)
     parameters_sheet(

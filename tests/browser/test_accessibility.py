@@ -79,6 +79,7 @@ SCREENSHOTS = {
     "organizer.bank_detail": "bank",
     "organizer.contest_detail": "organizer-contest",
     "organizer.round_dashboard": "dashboard",
+    "organizer.round_statistics": "statistics",
 }
 #: An account not entered in the demo contest: the join form and the contest page as an outsider sees it.
 NEWCOMER = "moi-den@example.vn"

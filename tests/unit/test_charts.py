@@ -245,3 +245,43 @@ def test_colours_meet_wcag_aa_on_white() -> None:
         for element in marks:
             colour = element.get("stroke") if element.get("fill") == "none" else element.get("fill")
             assert _contrast_on_white(colour) >= 3
+
+
+def test_share_strip_splits_one_bar_by_share_and_marks_the_key() -> None:
+    options = [Datum("A", 0.6, "60 %"), Datum("B", 0.3, "30 %"), Datum("C", 0.0, "0 %"), Datum("D", 0.1, "10 %")]
+    root = _parse(
+        charts.share_strip(options, marked=[True, False, False, False], chart_id="s", title="T", summary="Đáp án A.")
+    )
+    shares = [r for r in root.iter(f"{SVG}rect") if (r.get("class") or "").startswith("share")]
+    assert [r.find(f"{SVG}title").text for r in shares] == ["A: 60 %", "B: 30 %", "D: 10 %"]  # nothing drawn for C
+    widths = [float(r.get("width")) + 1 for r in shares]  # each less a one-unit gap
+    area = charts.WIDTH - 2 * charts.PAD
+    assert widths == pytest.approx([area * 0.6, area * 0.3, area * 0.1])
+    assert shares[0].get("class") == "share key" and shares[0].get("fill") == charts.HISTOGRAM
+    assert _desc(root) == "Đáp án A. A: 60 %; B: 30 %; C: 0 %; D: 10 %"
+
+
+def test_scatter_places_points_on_both_axes_and_marks_the_flagged() -> None:
+    points = [Datum("Q1", 0.0, "a"), Datum("Q2", 1.0, "b"), Datum("Q3", 0.5, "c")]
+    root = _parse(
+        charts.scatter(
+            points,
+            [1.0, -1.0, 0.0],
+            marked=[False, True, False],
+            chart_id="p",
+            title="T",
+            summary="S",
+            empty_text="E",
+            x_title="Tỷ lệ đúng",
+            y_title="Độ phân biệt",
+        )
+    )
+    circles = list(root.iter(f"{SVG}circle"))
+    xs, ys = [float(c.get("cx")) for c in circles], [float(c.get("cy")) for c in circles]
+    assert xs[0] < xs[2] < xs[1] and ys[0] < ys[2] < ys[1]  # higher discrimination is higher on the page
+    assert xs[2] == pytest.approx((xs[0] + xs[1]) / 2) and ys[2] == pytest.approx((ys[0] + ys[1]) / 2)
+    assert [c.get("class") for c in circles] == ["point", "point flagged", "point"]
+    assert circles[1].get("fill") == charts.LINE
+    assert "Tỷ lệ đúng" in _texts(root) and "Độ phân biệt" in _texts(root)
+    assert _texts(_parse(charts.scatter([], [], marked=[], chart_id="p", title="T", summary="S", empty_text="Trống",
+                                        x_title="x", y_title="y"))) == ["Trống"]  # fmt: skip

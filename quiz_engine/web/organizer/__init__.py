@@ -10,6 +10,7 @@ from quiz_engine.web.organizer import (  # noqa: F401  (each module's routes reg
     export_views,
     question_views,
     round_views,
+    statistics_views,
     suspicious_views,
     unit_views,
     user_views,

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Difficulty, QuestionBank
-from quiz_engine.services import audit, bank_workbooks, banks, pending_uploads
+from quiz_engine.services import audit, bank_workbooks, banks, pending_uploads, question_statistics
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp
@@ -151,7 +151,7 @@ def bank_confirm(token: str) -> ResponseReturnValue:
 @bp.get("/banks/<slug>")
 @organizer_required
 def bank_detail(slug: str) -> ResponseReturnValue:
-    """Search a bank's questions by text or code, topic and difficulty."""
+    """Search a bank's questions by text or code, topic and difficulty; each with its figures over past rounds."""
     bank = _bank_or_404(slug)
     page = max(request.args.get("page", 1, type=int), 1)
     filters = {k: request.args.get(k, "") for k in ("text", "topic", "difficulty")}
@@ -167,6 +167,7 @@ def bank_detail(slug: str) -> ResponseReturnValue:
         topics=topics,
         Difficulty=Difficulty,
         form=ConfirmForm(),
+        lifetime=question_statistics.lifetime(db.session, [q.id for q in questions]),
     )
 
 

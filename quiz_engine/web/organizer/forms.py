@@ -64,6 +64,7 @@ EXPORT_KINDS = [
     SelectChoice("units", _l("Thống kê theo đơn vị")),
     SelectChoice("attempts", _l("Toàn bộ bài thi và câu trả lời")),
     SelectChoice("distribution", _l("Phân bố điểm và lượt tham gia theo ngày")),
+    SelectChoice("statistics", _l("Thống kê câu hỏi (độ khó, độ phân biệt, cảnh báo)")),
 ]
 
 
