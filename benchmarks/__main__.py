@@ -3,9 +3,15 @@
 
 import sys
 
-from benchmarks import bank_import, export, leaderboard, load
+from benchmarks import bank_import, export, leaderboard, load, question_statistics
 
-ALL = {"bank_import": bank_import, "leaderboard": leaderboard, "export": export, "load": load}
+ALL = {
+    "bank_import": bank_import,
+    "leaderboard": leaderboard,
+    "export": export,
+    "question_statistics": question_statistics,
+    "load": load,
+}
 
 for name in sys.argv[1:] or ALL:
     if name not in ALL:
