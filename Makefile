@@ -26,9 +26,9 @@ run: $(STAMP)
 	@echo "  quiz_engine đang chạy tại / serving at:  http://127.0.0.1:5000"
 	@echo "  Dừng bằng Ctrl-C (stop with Ctrl-C)."
 	@echo ""
-	@# Upkeep (overdue attempts, stale boards, final rankings) runs beside the server; Ctrl-C reaches both.
-	@# It connects to the server's Redis rather than starting one, so the server alone owns it.
-	QUIZ_REDIS_URL=$${QUIZ_REDIS_URL:-unix://$(CURDIR)/instance/redis/redis.sock} $(FLASK) quiz maintain --every 30 & \
+	@# The gunicorn master runs the upkeep (overdue attempts, stale boards, final rankings) every
+	@# QUIZ_UPKEEP_SECONDS, on the server's Redis, and stops it with the server (gunicorn.conf.py): Ctrl-C ends all.
+	export QUIZ_UPKEEP_SECONDS=$${QUIZ_UPKEEP_SECONDS:-30}; \
 	exec $(BIN)/gunicorn --config gunicorn.conf.py
 
 test: $(STAMP) $(NODE_STAMP)

@@ -348,17 +348,22 @@ def maintain_command(every: float | None) -> None:
 
     Every app host may run it: a Redis lock lets one of them work at a time and the others skip the turn.
     """
-    while True:
-        try:
-            report = _maintain_turn()
+    try:
+        while True:
+            try:
+                report = _maintain_turn()
+                if every is None:
+                    click.echo(report)
+            except (redis.RedisError, OSError, SQLAlchemyError) as exc:  # keep going: the store may come back
+                db.session.rollback()
+                click.echo(f"Bảo trì chưa xong (maintenance incomplete): {exc}", err=True)
             if every is None:
-                click.echo(report)
-        except (redis.RedisError, OSError, SQLAlchemyError) as exc:  # keep going: the store may come back
-            db.session.rollback()
-            click.echo(f"Bảo trì chưa xong (maintenance incomplete): {exc}", err=True)
+                return
+            time.sleep(every)
+    except KeyboardInterrupt:  # Ctrl-C ends the loop normally (under `make run` it reaches the whole process group)
         if every is None:
-            return
-        time.sleep(every)
+            raise
+        click.echo("Đã dừng bảo trì (upkeep stopped).", err=True)
 
 
 def _maintain_turn() -> str:
