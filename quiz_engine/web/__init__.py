@@ -22,6 +22,7 @@ from quiz_engine.web import (
     deps,
     json_bodies,
     localtime,
+    outages,
     paper_html,
     rate_limits,
     sessions,
@@ -74,6 +75,7 @@ def init_app(app: Flask) -> None:
     paper_html.init_app(app)
     template_gettext.init_app(app)
     json_bodies.init_app(app)
+    outages.init_app(app)
 
 
 def _load_user(session_id: str) -> User | None:

@@ -1,7 +1,64 @@
-/* The attempt page: autosave each answer, a countdown from the server's deadline, submit.
+/* The attempt page: autosave each answer (kept in the browser until the server has it), a countdown from the
+   server's deadline, submit; on the result page, forget what was kept for the attempt.
    Without this script the page still works: the form posts to the server ("Lưu bài", "Nộp bài"). */
 (function () {
   "use strict";
+
+  // --- answers kept in the browser until the server has them ------------------------------------
+  // localStorage "quiz:answers:<attempt id>" holds {"<position>" or "prediction": {"value": body, "at": ms}},
+  // body being what the save address is sent ({"choices": [...]} or {"value": n}). An answer is written
+  // there before it is sent and removed once the server has taken (or refused for good) that very value, so
+  // what is left after the tab dies is what the server may lack: the page sends it again when it is opened.
+  // Storage may be missing or throw (private modes, in-app browsers, a full quota): every access is guarded
+  // and the page then works as it would without it. Other attempts' keys are left alone, but only the
+  // KEPT_ATTEMPTS most recently written survive a page load (an attempt lasts minutes: older ones are over),
+  // and the result page of an attempt removes its key (data-forget-answers).
+  var STORE_PREFIX = "quiz:answers:";
+  var KEPT_ATTEMPTS = 5;
+
+  function storage() {
+    try { return window.localStorage || null; } catch (e) { return null; }  // the getter itself may throw
+  }
+  function readKept(attemptId) {
+    try {
+      var kept = attemptId ? JSON.parse(storage().getItem(STORE_PREFIX + attemptId) || "{}") : {};
+      return kept && typeof kept === "object" && !Array.isArray(kept) ? kept : {};
+    } catch (e) { return {}; }
+  }
+  function writeKept(attemptId, kept) {
+    try {
+      if (!attemptId) { return; }
+      if (Object.keys(kept).length) { storage().setItem(STORE_PREFIX + attemptId, JSON.stringify(kept)); }
+      else { storage().removeItem(STORE_PREFIX + attemptId); }
+    } catch (e) { /* no storage, or full: the answer is still sent */ }
+  }
+  function forgetAttempt(attemptId) {
+    try { storage().removeItem(STORE_PREFIX + attemptId); } catch (e) { /* nothing kept */ }
+  }
+  function pruneKept(current) {
+    try {
+      var store = storage(), others = [];
+      for (var i = 0; i < store.length; i++) {
+        var name = store.key(i);
+        if (name && name.indexOf(STORE_PREFIX) === 0 && name !== STORE_PREFIX + current) { others.push(name); }
+      }
+      others.map(function (name) {
+        var newest = 0;
+        try {
+          var kept = JSON.parse(store.getItem(name)) || {};
+          Object.keys(kept).forEach(function (k) { newest = Math.max(newest, Number(kept[k] && kept[k].at) || 0); });
+        } catch (e) { /* unreadable: oldest of all */ }
+        return {name: name, newest: newest};
+      }).sort(function (a, b) { return b.newest - a.newest; }).slice(KEPT_ATTEMPTS - 1).forEach(function (old) {
+        store.removeItem(old.name);
+      });
+    } catch (e) { /* no storage */ }
+  }
+
+  // The result page of a submitted attempt: nothing kept for it can be saved any more.
+  var finished = document.querySelector("[data-forget-answers]");
+  if (finished) { forgetAttempt(finished.getAttribute("data-forget-answers")); }
+
   var root = document.getElementById("attempt");
   if (!root) { return; }
   // A start answers with the paper itself: show the paper's own address, so that reloading the page (or
@@ -17,9 +74,11 @@
   // The save token is checked with one HMAC on the server; the form's CSRF token works too, more slowly.
   var csrf = msg.saveToken || form.querySelector("input[name=csrf_token]").value;
   var practice = msg.practice === "true";
-  var pending = {};        // position -> latest value not yet stored
-  var inFlight = {};       // position -> true while a request runs
-  var retryDelay = {};     // position -> next back-off delay (ms)
+  var attemptId = msg.attemptId;
+  var pending = {};        // fieldset id -> latest value not yet stored
+  var inFlight = {};       // fieldset id -> true while a request runs
+  var retryDelay = {};     // fieldset id -> next back-off delay (ms)
+  var unsaved = {};        // fieldset id -> true while marked "not saved yet"
   var submitting = false;
 
   // --- countdown: remaining time from the server, measured with a monotonic clock -------------
@@ -63,9 +122,16 @@
   var saveState = document.getElementById("save-state");
   var offline = document.getElementById("offline");
 
+  function waitingCount() {
+    var waiting = {};
+    [pending, inFlight, unsaved].forEach(function (map) {
+      Object.keys(map).forEach(function (key) { waiting[key] = true; });
+    });
+    return Object.keys(waiting).length;
+  }
   function refreshSaveState() {
-    var waiting = Object.keys(pending).length + Object.keys(inFlight).length;
-    saveState.textContent = waiting ? msg.msgPending : msg.msgAllSaved;
+    var waiting = waitingCount();
+    saveState.textContent = waiting ? msg.msgPending.replace("{n}", waiting) : msg.msgAllSaved;
     saveState.classList.toggle("unsaved", waiting > 0);
   }
   function questionState(fieldset, text, cls) {
@@ -73,23 +139,72 @@
     p.textContent = text;
     p.className = "qstate " + (cls || "");
   }
-  function valueOf(fieldset) {
+  // The question's number above the paper says (to the eye and to screen readers) answered and not saved.
+  var navLabels = {};
+  function showNav(fieldset) {
+    var nav = fieldset.dataset.position && document.getElementById("nav-" + fieldset.dataset.position);
+    if (!nav) { return; }
+    var answered = !!fieldset.querySelector("input:checked"), notSaved = !!unsaved[fieldset.id];
+    if (!(fieldset.id in navLabels)) {  // as served: "Câu 3" or "Câu 3, đã trả lời"
+      var label = nav.getAttribute("aria-label") || "", suffix = ", " + msg.msgAnswered;
+      navLabels[fieldset.id] = label.slice(-suffix.length) === suffix ? label.slice(0, -suffix.length) : label;
+    }
+    nav.classList.toggle("answered", answered);
+    nav.classList.toggle("unsaved", notSaved);
+    nav.setAttribute("aria-label", navLabels[fieldset.id] + (answered ? ", " + msg.msgAnswered : "") +
+                     (notSaved ? ", " + msg.msgNotSaved : ""));
+  }
+  // "Not saved yet" in words next to the question (in its legend) and on its number above the paper.
+  function markUnsaved(fieldset, on) {
+    var legend = fieldset.querySelector("legend");
+    var mark = legend.querySelector(".unsaved-mark");
+    if (on && !mark) {
+      mark = document.createElement("span");
+      mark.className = "unsaved-mark";
+      mark.textContent = msg.msgNotSaved;
+      legend.appendChild(mark);
+    } else if (!on && mark) {
+      legend.removeChild(mark);
+    }
+    if (on) { unsaved[fieldset.id] = true; } else { delete unsaved[fieldset.id]; }
+    showNav(fieldset);
+  }
+  // The answer on the page, or (served) the one the server sent with the page: the saved one.
+  function valueOf(fieldset, served) {
     if (fieldset.id === "q-prediction") {
-      var raw = fieldset.querySelector("input").value.trim();
+      var input = fieldset.querySelector("input");
+      var raw = (served ? input.defaultValue : input.value).trim();
       return /^\d{1,10}$/.test(raw) ? {value: Number(raw)} : null;
     }
-    var chosen = Array.prototype.map.call(fieldset.querySelectorAll("input:checked"), function (i) {
-      return Number(i.value);
+    var chosen = [];
+    fieldset.querySelectorAll("input").forEach(function (i) {
+      if (served ? i.defaultChecked : i.checked) { chosen.push(Number(i.value)); }
     });
-    return {choices: chosen};
+    return {choices: chosen.sort(function (a, b) { return a - b; })};
+  }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  function nameOf(fieldset) { return fieldset.id.slice(2); }  // "q-3" -> "3", "q-prediction" -> "prediction"
+  function keep(fieldset, body) {
+    var kept = readKept(attemptId);
+    kept[nameOf(fieldset)] = {value: body, at: Date.now()};
+    writeKept(attemptId, kept);
+  }
+  // The server has taken (or refused for good) ``body``: forget it, unless a newer value was kept since.
+  function settle(fieldset, body) {
+    var kept = readKept(attemptId), name = nameOf(fieldset);
+    if (kept[name] && same(kept[name].value, body)) {
+      delete kept[name];
+      writeKept(attemptId, kept);
+    }
   }
   function queue(fieldset) {
     var body = valueOf(fieldset);
     if (body === null) { return; }
+    keep(fieldset, body);
     pending[fieldset.id] = {fieldset: fieldset, body: body};
-    var nav = document.getElementById("nav-" + fieldset.dataset.position);
-    if (nav) { nav.classList.toggle("answered", !!(body.choices && body.choices.length)); }
+    showNav(fieldset);
     questionState(fieldset, msg.msgSaving, "saving");
+    if (navigator.onLine === false) { markUnsaved(fieldset, true); }
     send(fieldset.id);
   }
   function send(key) {
@@ -112,11 +227,20 @@
       offline.hidden = true;
       if (res.ok) {
         retryDelay[key] = 1000;
-        questionState(job.fieldset, msg.msgSaved, "saved");
-        if (res.data.feedback) { showFeedback(job.fieldset, res.data.feedback); }
+        settle(job.fieldset, job.body);  // only this value: a newer one may be waiting (pending[key])
+        if (!pending[key]) {
+          markUnsaved(job.fieldset, false);
+          questionState(job.fieldset, msg.msgSaved, "saved");
+          if (res.data.feedback) { showFeedback(job.fieldset, res.data.feedback); }
+        }
       } else if (res.status >= 500 || res.status === 429) {
         retry(key, job);
       } else {  // refused for good (late, closed, invalid): say so, do not retry
+        // A lost session (signed out, expired form token) judged nothing: the answer stays kept, and the
+        // page opened again (signed in) sends it. Any other refusal of this value is final: forget it.
+        var sessionLost = res.status === 401 || res.data.code === "csrf";
+        if (!sessionLost) { settle(job.fieldset, job.body); }
+        if (!pending[key]) { markUnsaved(job.fieldset, sessionLost); }
         questionState(job.fieldset, msg.msgRefused + ": " + (res.data.error || res.status), "refused");
         if (res.data.code === "closed") { window.location.reload(); }
       }
@@ -131,10 +255,47 @@
   }
   function retry(key, job) {
     if (!pending[key]) { pending[key] = job; }
+    markUnsaved(job.fieldset, true);
     questionState(job.fieldset, msg.msgUnsaved, "unsaved");
     var delay = retryDelay[key] || 1000;
     retryDelay[key] = Math.min(delay * 2, 30000);
     window.setTimeout(function () { send(key); }, delay);
+  }
+  // Whether a kept value fits its question on this page (positions and choice ids are the attempt's own).
+  function fits(fieldset, body) {
+    if (!body || typeof body !== "object") { return false; }
+    if (fieldset.id === "q-prediction") {
+      return typeof body.value === "number" && body.value >= 0 && Math.floor(body.value) === body.value;
+    }
+    var most = fieldset.querySelector("input[type=checkbox]") ? fieldset.querySelectorAll("input").length : 1;
+    return Array.isArray(body.choices) && body.choices.length <= most && body.choices.every(function (c) {
+      return fieldset.querySelector("input[value='" + Number(c) + "']") !== null;
+    });
+  }
+  // On load: what was kept for this attempt and differs from what the server sent goes on the page and is
+  // sent again through the usual path (with its retries); what the server already has is forgotten.
+  function restore() {
+    var kept = readKept(attemptId), again = [];
+    Object.keys(kept).forEach(function (name) {
+      var fieldset = document.getElementById("q-" + name), body = kept[name] && kept[name].value;
+      if (fieldset && form.contains(fieldset) && fits(fieldset, body) && !same(body, valueOf(fieldset, true))) {
+        again.push({fieldset: fieldset, body: body});
+      } else {
+        delete kept[name];
+      }
+    });
+    writeKept(attemptId, kept);
+    again.forEach(function (item) {
+      if (item.fieldset.id === "q-prediction") {
+        item.fieldset.querySelector("input").value = String(item.body.value);
+      } else {
+        item.fieldset.querySelectorAll("input").forEach(function (i) {
+          i.checked = item.body.choices.indexOf(Number(i.value)) >= 0;
+        });
+      }
+      markUnsaved(item.fieldset, true);
+      queue(item.fieldset);
+    });
   }
   function showFeedback(fieldset, feedback) {
     var labels = fieldset.querySelectorAll("label.choice");
@@ -216,5 +377,7 @@
     document.getElementById("confirm-no").addEventListener("click", function () { dialog.close(); });
   }
 
+  pruneKept(attemptId);
+  restore();
   tick();
 })();
