@@ -126,41 +126,39 @@ def _terminate(process: subprocess.Popen | None) -> None:  # type: ignore[type-a
             process.wait()
 
 
-def start_stack(folder: Path) -> Stack:
-    """Start Redis and prepare the database (schema by migrations)."""
-    port = free_port()
-    redis_dir = folder / "redis"
-    redis_dir.mkdir(parents=True)
+def start_redis(port: int, folder: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    """A ``redis-server`` on loopback ``port``, its append-only file (fsynced every second) in ``folder``; returns
+    once it answers."""
+    folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
             redis_server_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(redis_dir),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
+            "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+            "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+    try:
+        for _ in range(200):
+            try:
+                client.ping()
+                return process
+            except redis.ConnectionError:
+                time.sleep(0.05)
+    finally:
+        client.close()
+    process.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def start_stack(folder: Path) -> Stack:
+    """Start Redis and prepare the database (schema by migrations)."""
+    port = free_port()
+    process = start_redis(port, folder / "redis")
     database_url = os.environ.get("QUIZ_BENCH_DATABASE_URL") or f"sqlite:///{folder / 'bench.sqlite'}"
-    stack = Stack(folder, database_url, f"redis://127.0.0.1:{port}/0", redis_process=process)
-    client = stack.redis()
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    client.close()
-    return stack
+    return Stack(folder, database_url, f"redis://127.0.0.1:{port}/0", redis_process=process)
 
 
 def app_for(stack: Stack):  # type: ignore[no-untyped-def]
@@ -314,15 +312,15 @@ def start_server(stack: Stack, *, app_module: str = "benchmarks.reference_app:ap
     port = free_port()
     stack.base_url = f"http://127.0.0.1:{port}"
     stack.server_log = stack.folder / "gunicorn.log"
-    log = stack.server_log.open("ab")
-    stack.server_process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_module],
-        cwd=ROOT,
-        # The load generator's pooled connections stand for a proxy's pool: keep-alive as DEPLOYMENT.md sets it.
-        env=stack.env(QUIZ_BIND=f"127.0.0.1:{port}", QUIZ_KEEPALIVE=KEEPALIVE, **settings),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with stack.server_log.open("ab") as log:  # gunicorn writes through its own copy of the descriptor
+        stack.server_process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_module],
+            cwd=ROOT,
+            # The load generator's pooled connections stand for a proxy's pool: keep-alive as DEPLOYMENT.md sets.
+            env=stack.env(QUIZ_BIND=f"127.0.0.1:{port}", QUIZ_KEEPALIVE=KEEPALIVE, **settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if stack.server_process.poll() is not None:
