@@ -11,6 +11,8 @@ in the database afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import glob
 import json
 import os
@@ -19,18 +21,26 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from benchmarks import load_stack
 from benchmarks.load_stack import ROOT, free_port
 
+T = TypeVar("T")
+
 #: Figures of every fault, for docs/RELIABILITY.md.
 FIGURES = ROOT / "test-artifacts" / "faults.json"
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright leaves an event loop in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def record(case: str, stage: Stage, figures: dict[str, Any]) -> None:
