@@ -65,7 +65,10 @@ class Config:
     RATE_LIMIT_LOGIN_ACCOUNT = "10 per 15 minutes"
     RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE = "50 per 15 minutes"
     RATE_LIMIT_LOGIN_ADDRESS = "100 per 15 minutes"
-    RATE_LIMIT_REGISTER_ADDRESS = "30 per 10 minutes"
+    #: Registrations per account being registered (its phone, else its e-mail), and per address: only a ceiling,
+    #: since carriers put many phones behind one address and an office registers its staff from one.
+    RATE_LIMIT_REGISTER_ACCOUNT = "10 per 10 minutes"
+    RATE_LIMIT_REGISTER_ADDRESS = "1000 per 10 minutes"
     RATE_LIMIT_ATTEMPT_START = "10 per minute"
     RATE_LIMIT_ANSWER_SAVE = "300 per minute"
     RATE_LIMIT_EXPORT = "20 per 10 minutes"

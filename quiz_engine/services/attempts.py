@@ -438,6 +438,8 @@ class PaperView:
     questions: list[PaperQuestion]
     prediction: int | None
     remaining_ms: int
+    #: Redis (the autosaves) could not be read: the paper shows the answers the database holds, and saving waits.
+    saving_paused: bool = False
 
     @property
     def unanswered(self) -> list[int]:
@@ -454,13 +456,20 @@ _PAPER_ITEMS = (
 def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Attempt, now: datetime) -> PaperView:
     """The paper as the contestant sees it, with the answers saved so far and the true time left.
 
+    If Redis cannot be read, the answers the database holds (those recorded so far) and ``saving_paused``.
+
     Served to every contestant at a round's start, so it reads the paper with one Core query and takes
     the questions' text from :mod:`version_cache` (versions never change).
     """
     round_ = session.get(Round, attempt.round_id)
     items = session.connection().execute(_PAPER_ITEMS, {"attempt_id": attempt.id}).all()
+    paused = False
     if attempt.status is AttemptStatus.IN_PROGRESS:
-        saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
+        try:
+            saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
+        except (redis.RedisError, OSError):  # Redis is away: show the paper anyway, with what the database holds
+            saved, paused = None, True
+    if attempt.status is AttemptStatus.IN_PROGRESS and saved is not None:
         chosen = {int(f): a.choices for f, a in saved.items() if f.isdigit()}
         raw_prediction = saved.get(attempt_state.PREDICTION_FIELD)
         prediction = int(raw_prediction.value) if raw_prediction and raw_prediction.value.isdigit() else None
@@ -468,7 +477,7 @@ def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Atte
         chosen = {i.position: i.selected or [] for i in items}
         prediction = attempt.prediction
     questions = paper_questions(session, [(i.position, i.question_version_id, i.choice_order) for i in items], chosen)
-    return PaperView(attempt, round_, questions, prediction, remaining_ms(attempt.deadline_at, now))
+    return PaperView(attempt, round_, questions, prediction, remaining_ms(attempt.deadline_at, now), paused)
 
 
 def paper_questions(

@@ -1,7 +1,10 @@
 """Rate limits (Flask-Limiter), counted in Redis so they hold across workers and app instances.
 
-Keys name the account first and the IP address only when there is no account: a whole commune on
-one mobile network shares an address, so an IP limit alone would lock out honest neighbours.
+Keys name the account first and the IP address only when there is no account: Vietnamese mobile carriers put
+many phones behind one address (carrier-grade NAT), and a school or a commune office registers its whole staff
+from one, so an address limit is only a high ceiling. An IPv6 address counts as its /64 (one subscriber's
+network: a phone may change the rest at will). Registration is limited per account being registered (its
+phone, else its e-mail), and per address only far above what an office registers.
 Sign-in counts failures only, three ways: by the account being tried *from one address* (so a stranger's
 wrong passwords hold back the stranger, not the owner signing in from elsewhere), by the account from every
 address (a much higher ceiling, against guessing spread over many addresses), and by address (generously).
@@ -13,6 +16,7 @@ are skipped rather than locking everyone out.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -29,7 +33,14 @@ from quiz_engine.web import deps
 
 
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    """The visitor's address for limits: IPv4 as it is, IPv6 as its /64 network."""
+    address = request.remote_addr or "unknown"
+    if ":" in address:
+        try:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        except ValueError:
+            return address
+    return address
 
 
 def account_or_address() -> str:
@@ -44,6 +55,18 @@ def _login_account() -> str:
     except QuizError:  # an unparseable login is still one bucket, by its raw text
         kind, value = "raw", raw.strip().lower()[:100]
     return f"login:{kind}:{value}"
+
+
+def _registering_account() -> str:
+    """The account a registration form would create: its phone, else its e-mail (as stored, normalised)."""
+    for field in ("phone", "email"):
+        raw = request.form.get(field, "").strip()
+        if raw:
+            try:
+                return "register:{}:{}".format(*accounts.normalise_login(raw))
+            except QuizError:  # the form will refuse it; count it by its text meanwhile
+                return f"register:raw:{raw.lower()[:100]}"
+    return f"register:none:{client_address()}"
 
 
 def _login_account_from_address() -> str:
@@ -77,7 +100,10 @@ login_by_account_anywhere = _failed_sign_ins(
     "RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE", "login-account-anywhere", _login_account
 )
 login_by_address = _failed_sign_ins("RATE_LIMIT_LOGIN_ADDRESS", "login-address", client_address)
-registration = limiter.shared_limit(
+registration_by_account = limiter.shared_limit(
+    _setting("RATE_LIMIT_REGISTER_ACCOUNT"), scope="register-account", key_func=_registering_account, methods=["POST"]
+)
+registration_by_address = limiter.shared_limit(
     _setting("RATE_LIMIT_REGISTER_ADDRESS"), scope="register", key_func=client_address, methods=["POST"]
 )
 answer_save = limiter.shared_limit(_setting("RATE_LIMIT_ANSWER_SAVE"), scope="answer-save", key_func=_attempt)

@@ -8,6 +8,7 @@ The promise to the organizer is one number: 0 acknowledged answers lost.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -23,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from benchmarks import contestants, load, load_stack
-from tests.faults.conftest import Stage, record
+from tests.faults.conftest import Stage, record, run_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -62,7 +63,7 @@ def _drive(
             await fault(stage, task)
         return await task
 
-    return asyncio.run(round_with_fault())
+    return run_async(round_with_fault())
 
 
 def _seen(recorder: contestants.Recorder) -> dict[str, int]:
@@ -363,7 +364,7 @@ def test_a_deadline_passing_while_the_contestant_is_gone_is_closed_by_the_upkeep
         await client.close()
         return people
 
-    people = asyncio.run(answer_a_few_then_vanish())
+    people = run_async(answer_a_few_then_vanish())
     from quiz_engine.extensions import db
     from quiz_engine.models import Attempt, AttemptStatus, Round
 
@@ -397,3 +398,59 @@ def test_a_deadline_passing_while_the_contestant_is_gone_is_closed_by_the_upkeep
     assert all(scored and counted for _status, scored, counted in closed)
     assert figures["answers_acknowledged"] >= 10 and figures["answers_lost"] == 0, figures
     _board_matches_database(stage)
+
+
+def test_while_redis_is_away_the_paper_still_shows_and_saving_waits(stage_factory) -> None:
+    stage = stage_factory(2)
+    plan = contestants.Plan(
+        stage.stack.base_url, stage.seeded.contest_slug, stage.seeded.round_id, load_stack.PASSWORD,
+        spike_seconds=0, think_min=0, think_max=0, late_share=0, login_concurrency=1, connections=4,
+    )  # fmt: skip
+    cookies = load.remember_cookies(stage.app, stage.seeded.phones)
+    seen: dict[str, Any] = {}
+
+    async def visit() -> None:
+        client = contestants.Client(plan, contestants.Recorder())
+        who = contestants.Contestant(
+            stage.seeded.phones[0], cookies={"remember_token": cookies[stage.seeded.phones[0]]}
+        )
+        try:
+            assert await contestants.come_back(client, who) and await contestants.start(client, who)
+            paper = who.paper or ""
+            url = dict(contestants.SAVE_URL.findall(paper))["0"]
+            choice = contestants.CHOICE.search(paper).group(2)
+            headers = {
+                "X-CSRFToken": contestants.CSRF.search(paper).group(1),
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
+            await asyncio.to_thread(stage.redis_server.kill)
+            status, _h, page = await client.call(who, "page", "GET", f"/attempts/{who.attempt_id}")
+            seen["page"] = (status, "Hệ thống đang bận" in page, page.count('<fieldset class="card question"'))
+            status, _h, body = await client.call(who, "api", "GET", f"/api/v1/attempts/{who.attempt_id}")
+            seen["api"] = (status, json.loads(body).get("saving_paused") if status == 200 else body)
+            for _ in range(3):  # the page's retries while Redis is away
+                status, response_headers, body = await client.call(
+                    who, "save", "PUT", url, data=json.dumps({"choices": [int(choice)]}), headers=headers
+                )
+            seen["save"] = (status, response_headers.get("Retry-After"), json.loads(body)["error"])
+            await asyncio.to_thread(stage.redis_server.start)
+            status, _h, _b = await client.call(
+                who, "save", "PUT", url, data=json.dumps({"choices": [int(choice)]}), headers=headers
+            )
+            seen["save_after"] = status
+            status, _h, body = await client.call(who, "api", "GET", f"/api/v1/attempts/{who.attempt_id}")
+            paper_json = json.loads(body)
+            seen["api_after"] = (status, paper_json["saving_paused"], paper_json["questions"][0]["selected"])
+            seen["choice"] = int(choice)
+        finally:
+            await client.close()
+
+    run_async(visit())
+    log = stage.server_log()
+    assert seen["page"][0] == 200 and seen["page"][1] and seen["page"][2] == 20, seen  # the whole paper shows
+    assert seen["api"] == (200, True)
+    assert seen["save"] == (503, "5", "Hệ thống đang bận, câu trả lời của bạn sẽ được gửi lại tự động.")
+    assert seen["save_after"] == 200 and seen["api_after"] == (200, False, [seen["choice"]])
+    assert log.count("redis unreachable") == 1 and "Traceback" not in log  # one line for the outage
+    record("redis_away_contestant_pages", stage, {k: v for k, v in seen.items() if k != "choice"})

@@ -14,6 +14,7 @@ TIGHT = {
     "RATE_LIMIT_LOGIN_ACCOUNT": "3 per 15 minutes",
     "RATE_LIMIT_LOGIN_ACCOUNT_ANYWHERE": "6 per 15 minutes",
     "RATE_LIMIT_LOGIN_ADDRESS": "5 per 15 minutes",
+    "RATE_LIMIT_REGISTER_ACCOUNT": "2 per 10 minutes",
     "RATE_LIMIT_REGISTER_ADDRESS": "2 per 10 minutes",
     "RATE_LIMIT_ATTEMPT_START": "2 per minute",
     "RATE_LIMIT_ANSWER_SAVE": "4 per minute",
@@ -75,8 +76,10 @@ def test_many_failures_from_one_address_hold_it_back(app, client) -> None:
     assert _login(client, "nguoi9@example.vn", "sai-mat-khau").status_code == 429
 
 
-def test_registration_is_limited_by_address(app, client) -> None:
-    statuses = [client.post("/auth/register", data={"full_name": "X"}).status_code for _ in range(3)]
+def test_registration_is_limited_by_address_as_a_ceiling(app, client) -> None:
+    statuses = [
+        client.post("/auth/register", data={"full_name": "X", "phone": f"091234567{n}"}).status_code for n in range(3)
+    ]  # three different accounts: only the address's ceiling (2 here) holds the third back
     assert 429 not in statuses[:2] and statuses[2] == 429
 
 
@@ -118,3 +121,14 @@ def test_exports_are_limited_per_organizer(app, make_user) -> None:
     first = browser.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "units"})
     second = browser.post(f"/organizer/rounds/{round_id}/exports", data={"kind": "units"})
     assert first.status_code == 303 and second.status_code == 429
+
+
+def test_ipv6_addresses_count_by_their_64_network(app) -> None:
+    def register(address: str, n: int) -> int:
+        client = app.test_client()
+        data = {"full_name": "X", "phone": f"0912{n:06d}"}  # refused by the form; counted all the same
+        return client.post("/auth/register", data=data, environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert register("2001:db8:1:2::1", 1) != 429 and register("2001:db8:1:2:aaaa::9", 2) != 429
+    assert register("2001:db8:1:2:ffff:ffff:ffff:ffff", 3) == 429  # the same /64: one subscriber
+    assert register("2001:db8:1:3::1", 4) != 429  # the next /64 is someone else

@@ -409,3 +409,15 @@ class TestWithCsrf:
         accepted = client.post("/auth/register?contest=thi", data=_form(ids) | {"csrf_token": token})
         assert accepted.status_code == 302
         assert _counts(app)[:2] == (1, 1)
+
+
+def test_a_form_posted_without_choosing_a_contest_says_so_and_makes_nothing(app: Flask, client: FlaskClient) -> None:
+    ids = _contests(app, "mot", "hai")
+    before = _counts(app)
+    response = client.post("/auth/register", data=_form(ids["mot"]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'role="alert"' in page and "Hãy chọn cuộc thi bạn muốn đăng ký trước khi gửi thông tin." in page
+    assert 'aria-describedby="contest-error"' in page and 'href="/auth/register?contest=hai"' in page
+    assert _counts(app) == before
+    assert client.get("/auth/register").status_code == 200  # only a post that chose nothing is an error

@@ -91,8 +91,9 @@ SCHEMAS: dict[str, Any] = {
         "allOf": [
             _ref("AttemptSummary"),
             _obj(
-                ["remaining_ms", "is_practice", "csrf_token", "questions", "prediction"],
+                ["remaining_ms", "saving_paused", "is_practice", "csrf_token", "questions", "prediction"],
                 remaining_ms=_INT,
+                saving_paused={**_BOOL, "description": "Redis was away: the answers are those the database holds"},
                 is_practice=_BOOL,
                 csrf_token=_STR,
                 questions={"type": "array", "items": _ref("Question")},

@@ -67,6 +67,7 @@ def paper_json(view: PaperView, csrf_token: str) -> dict[str, Any]:
     return {
         **attempt_summary(view.attempt),
         "remaining_ms": view.remaining_ms,
+        "saving_paused": view.saving_paused,
         "is_practice": round_.is_practice,
         "csrf_token": csrf_token,
         "questions": [

@@ -28,15 +28,24 @@ def _published_or_404(slug: str) -> Contest:
     return db.first_or_404(select(Contest).where(Contest.slug == slug, Contest.is_published.is_(True)))
 
 
+def _choose_contest(published: list[Contest]) -> ResponseReturnValue:
+    """The published contests to choose from; a form posted without choosing one is told so, nothing is made."""
+    if request.method != "POST" or not published:
+        return render_template("auth/choose_contest.html", contests=published)
+    error = gettext("Hãy chọn cuộc thi bạn muốn đăng ký trước khi gửi thông tin.")
+    return render_template("auth/choose_contest.html", contests=published, error=error), 400
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@rate_limits.registration
+@rate_limits.registration_by_account
+@rate_limits.registration_by_address
 def register() -> ResponseReturnValue:
     """Create an account entered in ``?contest=<slug>``; without a slug, the only published contest or a list."""
     slug = request.args.get("contest")
     if not slug:
         published = registration.published_contests(db.session)
         if len(published) != 1:
-            return render_template("auth/choose_contest.html", contests=published)
+            return _choose_contest(published)
         slug = published[0].slug
     contest = _published_or_404(slug)
     if current_user.is_authenticated:

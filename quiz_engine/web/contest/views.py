@@ -106,6 +106,8 @@ def take_attempt(attempt_id: int) -> ResponseReturnValue:
     if attempt.status is not AttemptStatus.IN_PROGRESS:
         return redirect(url_for("contest.attempt_result", attempt_id=attempt.id))
     view = attempts.paper_view(db.session, redis_client(), deps.redis_prefix(), attempt, deps.now())
+    if view.saving_paused:
+        flash(gettext("Hệ thống đang bận, câu trả lời của bạn sẽ được gửi lại tự động. Đừng đóng trang."), "error")
     return paper_page.render(paper_page.Sheet.of(view), current_user)
 
 
