@@ -4,6 +4,10 @@ Checked before openpyxl parses anything: the container is a real xlsx zip (not .
 password-protected file, not some other zip), and its uncompressed size is bounded (zip bombs).
 Then: no hidden sheets, no merged cells in the data sheet, formulas only where Excel saved a
 computed value (that value is used), and long runs of empty rows end the sheet.
+
+Every cell is read as the text the spreadsheet shows (see ``cell_display``): a date typed as
+03/06/2020 is "03/06/2020", not the date-time behind it. A cell whose shown text cannot be
+reproduced exactly is never guessed at: it is refused, naming its row and column.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from quiz_engine.services.bank_formats.cell_display import CellDisplayError, describe_value, display_text
 from quiz_engine.services.bank_formats.errors import BankFileError
 from quiz_engine.services.question_schema import RawQuestion, map_headers
 
@@ -106,18 +111,47 @@ def _sheet_path(sheet: Any) -> str:
     return str(sheet._worksheet_path).lstrip("/")
 
 
+@dataclass(frozen=True)
+class UnreadableCell:
+    """A number or date cell whose shown text cannot be reproduced (its text in the table is ``seen``)."""
+
+    row: int
+    index: int
+    seen: str
+    number_format: str
+
+    @property
+    def letter(self) -> str:
+        return get_column_letter(self.index + 1)
+
+    def message(self, header: str) -> tuple[str, str]:
+        """What is wrong and what to do (Vietnamese, English), naming the column by header and letter."""
+        return (
+            f"cột '{header}' ({self.letter}): không đọc được ô kiểu ngày/số '{self.seen}' đúng như hiển thị "
+            f"(định dạng '{self.number_format}'); hãy định dạng ô là Văn bản (Text) rồi gõ lại.",
+            f"column '{header}' ({self.letter}): the date/number cell '{self.seen}' cannot be read exactly as "
+            f"shown (format '{self.number_format}'); format the cell as Text and type it again.",
+        )
+
+
 @dataclass
 class Table:
-    """A sheet as text: its header cells and its non-empty rows ``(Excel row number, cells)``."""
+    """A sheet as text: its header cells, its non-empty rows ``(Excel row number, cells)``, and the
+    cells whose shown text could not be reproduced (only with ``refuse_unreadable=False``)."""
 
     title: str
     headers: list[str]
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    unreadable: list[UnreadableCell] = field(default_factory=list)
 
 
-def read_xlsx_table(data: bytes, sheet_names: tuple[str, ...] = DATA_SHEET_NAMES) -> Table:
-    """Read the sheet named one of ``sheet_names`` (else the first) of a checked .xlsx as text.
+def read_xlsx_table(
+    data: bytes, sheet_names: tuple[str, ...] = DATA_SHEET_NAMES, *, refuse_unreadable: bool = True
+) -> Table:
+    """Read the sheet named one of ``sheet_names`` (else the first) of a checked .xlsx as shown.
 
+    :param refuse_unreadable: refuse the file when a cell under a header cannot be read as shown;
+        with False, such cells are listed in :attr:`Table.unreadable` for the caller to report.
     :raises BankFileError: if the file is unsafe or unusable as a whole (see the module docstring).
     """
     package = check_container(data)
@@ -133,8 +167,23 @@ def read_xlsx_table(data: bytes, sheet_names: tuple[str, ...] = DATA_SHEET_NAMES
     finally:
         workbook.close()
     if formulas:
-        _use_cached_values(data, table.title, formulas)
+        _use_cached_values(data, table, formulas)
+    if refuse_unreadable:
+        _refuse_unreadable(table)
     return table
+
+
+def _refuse_unreadable(table: Table) -> None:
+    cells = [c for c in table.unreadable if c.index < len(table.headers) and table.headers[c.index].strip()]
+    if not cells:
+        return
+    shown = ", ".join(f"{c.letter}{c.row} ('{c.seen}', '{c.number_format}')" for c in cells[:5])
+    shown += " …" if len(cells) > 5 else ""
+    raise BankFileError(
+        f"Không đọc được các ô ngày/số {shown} đúng như hiển thị. Hãy định dạng các ô đó là Văn bản (Text) rồi gõ lại.",
+        f"Date/number cells {shown} cannot be read exactly as shown. Format them as Text and type them again.",
+        row=cells[0].row,
+    )
 
 
 def read_xlsx_rows(data: bytes) -> list[RawQuestion]:
@@ -142,7 +191,7 @@ def read_xlsx_rows(data: bytes) -> list[RawQuestion]:
 
     :raises BankFileError: if the file is unsafe or unusable as a whole.
     """
-    table = read_xlsx_table(data)
+    table = read_xlsx_table(data, refuse_unreadable=False)
     mapping, _unknown = map_headers(table.headers)
     if "question" not in mapping.values():
         raise BankFileError(
@@ -150,55 +199,97 @@ def read_xlsx_rows(data: bytes) -> list[RawQuestion]:
             f"No 'Câu hỏi' (question) column in row 1 of sheet '{table.title}'. Please use the template.",
             row=1,
         )
+    unreadable: dict[int, list[UnreadableCell]] = {}
+    for cell in table.unreadable:
+        if cell.index in mapping:
+            unreadable.setdefault(cell.row, []).append(cell)
     rows = []
     for number, cells in table.rows:
         values = {key: cells[i] for i, key in mapping.items() if i < len(cells) and cells[i].strip()}
-        if values:
+        problems = [c.message(table.headers[c.index]) for c in unreadable.get(number, ())]
+        if problems:
+            error = ("; ".join(vi for vi, _ in problems), "; ".join(en for _, en in problems))
+            rows.append(RawQuestion(row=number, cells=values, error=error))
+        elif values:
             rows.append(RawQuestion(row=number, cells=values))
     return rows
 
 
-def _read_table(sheet: Any) -> tuple[Table, list[tuple[list[str], int, int]]]:
+@dataclass(frozen=True)
+class _Formula:
+    """A formula cell waiting for the value saved with it."""
+
+    texts: list[str]
+    index: int
+    row: int
+
+
+def _read_table(sheet: Any) -> tuple[Table, list[_Formula]]:
     iterator = sheet.iter_rows()
     header_row = next(iterator, None)
-    table = Table(sheet.title, [str(c.value) if c.value is not None else "" for c in (header_row or ())])
-    formulas: list[tuple[list[str], int, int]] = []
+    table = Table(sheet.title, [_header_text(c) for c in (header_row or ())])
+    formulas: list[_Formula] = []
     empty_run = 0
     for number, cells in enumerate(iterator, start=2):
-        texts = ["" if c is None or c.value is None else _as_text(c.value) for c in cells]
-        if not any(t.strip() for t in texts):
+        if all(c is None or c.value is None or (isinstance(c.value, str) and not c.value.strip()) for c in cells):
             empty_run += 1
             if empty_run >= EMPTY_RUN_LIMIT:
                 break
             continue
         empty_run = 0
-        formulas.extend((texts, i, number) for i, c in enumerate(cells) if c is not None and c.data_type == "f")
+        texts = [""] * len(cells)
+        for index, cell in enumerate(cells):
+            if cell is None or cell.value is None:
+                continue
+            if cell.data_type == "f":
+                formulas.append(_Formula(texts, index, number))
+                texts[index] = str(cell.value)
+            else:
+                texts[index] = _shown(table, number, index, cell)
         table.rows.append((number, texts))
     return table, formulas
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a code typed as 12 comes back as 12.0
-    return str(value)
+def _header_text(cell: Any) -> str:
+    if cell is None or cell.value is None:
+        return ""
+    try:
+        return display_text(cell.value, cell.number_format)
+    except CellDisplayError:
+        return describe_value(cell.value)
 
 
-def _use_cached_values(data: bytes, title: str, formulas: list[tuple[list[str], int, int]]) -> None:
+def _shown(table: Table, row: int, index: int, cell: Any) -> str:
+    """The cell's text as the spreadsheet shows it; a cell that cannot be shown exactly is noted.
+
+    An error value (#N/A, or a date format on a number no date has: openpyxl's #VALUE!) is noted too.
+    """
+    try:
+        if cell.data_type == "e":
+            raise CellDisplayError(f"error value {cell.value!r}")
+        return display_text(cell.value, cell.number_format)
+    except CellDisplayError:
+        seen = describe_value(cell.value)
+        table.unreadable.append(UnreadableCell(row, index, seen, cell.number_format or "General"))
+        return seen
+
+
+def _use_cached_values(data: bytes, table: Table, formulas: list[_Formula]) -> None:
     """Replace formulas by the values Excel saved with them; refuse formulas saved without one."""
-    by_row: dict[int, list[tuple[list[str], int]]] = {}
-    for texts, index, number in formulas:
-        by_row.setdefault(number, []).append((texts, index))
+    by_row: dict[int, list[_Formula]] = {}
+    for formula in formulas:
+        by_row.setdefault(formula.row, []).append(formula)
     missing = []
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        rows = workbook[title].iter_rows(max_row=max(by_row), values_only=True)
-        for number, values in enumerate(rows, start=1):
-            for texts, index in by_row.get(number, ()):
-                value = values[index] if index < len(values) else None
-                if value is None:
-                    missing.append(f"{get_column_letter(index + 1)}{number}")
+        rows = workbook[table.title].iter_rows(max_row=max(by_row))
+        for number, cells in enumerate(rows, start=1):
+            for formula in by_row.get(number, ()):
+                cell = cells[formula.index] if formula.index < len(cells) else None
+                if cell is None or cell.value is None:
+                    missing.append(f"{get_column_letter(formula.index + 1)}{number}")
                 else:
-                    texts[index] = _as_text(value)
+                    formula.texts[formula.index] = _shown(table, number, formula.index, cell)
     finally:
         workbook.close()
     if missing:
