@@ -65,6 +65,11 @@ def init_command(email: str | None, phone: str | None, full_name: str) -> None:
         click.echo("Đã có tài khoản quản trị; không tạo thêm (an administrator exists).")
         return
     if not (email or phone):
+        if sys.stdin is None or not sys.stdin.isatty():  # a prompt would read end-of-file and abort
+            raise click.ClickException(
+                "Cần --email hoặc --phone khi không có bàn phím "
+                "(no terminal: pass --email or --phone, or set QUIZ_ADMIN_EMAIL or QUIZ_ADMIN_PHONE)."
+            )
         email = click.prompt("E-mail của quản trị viên (administrator e-mail)")
     password = _password("QUIZ_ADMIN_PASSWORD", "Mật khẩu (password)")
     try:
@@ -149,29 +154,42 @@ class _ProgressBar:
 @click.option("--bank", "slug", required=True, help="Mã ngân hàng (bank slug); created if new.")
 @click.option("--title", help="Tên ngân hàng mới (title of a new bank); defaults to the slug.")
 @click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không ghi (validate only).")
-def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool) -> None:
+@click.option(
+    "--skip-unsupported",
+    is_flag=True,
+    help="Bỏ qua các câu chưa hỗ trợ và nhập các câu còn lại (skip unsupported questions, listing each).",
+)
+def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool, skip_unsupported: bool) -> None:
     """Import questions from .xlsx, .csv, GIFT or Aiken; all or nothing, exit 1 on any problem."""
-    now = utcnow()
     bank = banks.get_or_create_bank(db.session, slug, title)
     progress = _ProgressBar("Đang nhập (importing)")
     try:
-        report = banks.import_file(
+        report = banks.import_and_record(
             db.session,
             bank,
             path.name,
             path.read_bytes(),
-            now=now,
+            now=utcnow(),
             dry_run=dry_run,
+            skip_unsupported=skip_unsupported,
             max_bytes=current_app.config["BANK_MAX_UPLOAD_BYTES"],
             progress=progress,
         )
     finally:
         progress.close()
+    for problem in report.skipped:
+        click.echo(f"Bỏ qua (skipped): {problem.describe('vi')} / {problem.describe('en')}", err=True)
     for problem in report.problems:
         click.echo(f"{problem.describe('vi')} / {problem.describe('en')}", err=True)
+    if report.skippable:
+        click.echo(
+            "Dùng --skip-unsupported để bỏ qua các câu chưa hỗ trợ và nhập các câu còn lại "
+            "(use --skip-unsupported to import the other questions).",
+            err=True,
+        )
     summary = (
         f"Thêm {report.added}, cập nhật {report.updated}, giữ nguyên {report.unchanged}, "
-        f"lỗi {len(report.problems)} (added / updated / unchanged / errors)."
+        f"lỗi {len(report.problems)}, bỏ qua {len(report.skipped)} (added / updated / unchanged / errors / skipped)."
     )
     if not report.committed:
         db.session.rollback()
@@ -179,16 +197,6 @@ def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool)
         if not report.ok:
             raise SystemExit(1)
         return
-    audit.record(
-        db.session,
-        "bank.import",
-        now=now,
-        target=("bank", bank.id),
-        file=path.name,
-        added=report.added,
-        updated=report.updated,
-        unchanged=report.unchanged,
-    )
     db.session.commit()
     click.echo(f"Đã nhập vào ngân hàng '{bank.slug}'. {summary}")
 

@@ -2,7 +2,9 @@
 
 An import is planned against the bank first; if any row has a problem nothing is written.
 Otherwise each question is added, updated by its code (a content change adds a new immutable
-version, so past papers are untouched) or left alone. Functions flush; the caller commits.
+version, so past papers are untouched) or left alone. Asked to, an import skips the questions of
+a kind the product does not support (a Moodle essay, partial credit) and lists each one it
+skipped; every other problem still stops it. Functions flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from quiz_engine.models import Choice, Difficulty, Question, QuestionBank, QuestionVersion
+from quiz_engine.services import audit
 from quiz_engine.services.bank_formats import DEFAULT_MAX_BYTES, BankFileError, read_bank_file
 from quiz_engine.services.errors import ValidationError
 from quiz_engine.services.question_schema import (
@@ -63,16 +66,24 @@ class ImportReport:
     committed: bool = False
     #: The rows as read from the file, for a preview that shows problems in place.
     rows: list[RawQuestion] = field(default_factory=list)
+    #: Unsupported questions left out because the import was asked to skip them (never silently).
+    skipped: list[Problem] = field(default_factory=list)
 
     def problems_by_row(self) -> dict[int | None, list[Problem]]:
+        """Problems and skipped questions by the row they are on."""
         grouped: dict[int | None, list[Problem]] = {}
-        for problem in self.problems:
+        for problem in [*self.problems, *self.skipped]:
             grouped.setdefault(problem.row, []).append(problem)
         return grouped
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def skippable(self) -> bool:
+        """Whether every problem is an unsupported question, so that skipping them would import the rest."""
+        return bool(self.problems) and all(p.unsupported for p in self.problems)
 
 
 def get_or_create_bank(session: Session, slug: str, title: str | None = None, description: str = "") -> QuestionBank:
@@ -317,10 +328,15 @@ def import_file(
     *,
     now: datetime,
     dry_run: bool = False,
+    skip_unsupported: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: ImportProgress | None = None,
 ) -> ImportReport:
     """Read a bank file in any supported format and import it (see :func:`import_questions`).
+
+    :param skip_unsupported: import the other questions when some are of an unsupported kind; those
+        go to ``report.skipped``. Without it they are problems and nothing is written. A file in
+        which nothing but unsupported questions is left is refused either way.
 
     A file refused as a whole comes back as a report with that one problem, never an exception.
     """
@@ -329,8 +345,65 @@ def import_file(
     except BankFileError as exc:
         return ImportReport(problems=[exc.problem])
     specs, problems = validate_rows(rows)
+    skipped = [p for p in problems if p.unsupported] if skip_unsupported else []
+    if skipped:
+        problems = [p for p in problems if not p.unsupported]
+        if not specs and not problems:
+            problems.append(
+                Problem(
+                    None,
+                    None,
+                    "Tệp không có câu hỏi nào nhập được: mọi câu đều thuộc dạng chưa được hỗ trợ.",
+                    "No question of the file can be imported: every one is of an unsupported kind.",
+                )
+            )
     report = import_questions(session, bank, specs, now=now, problems=problems, dry_run=dry_run, progress=progress)
     report.rows = rows
+    report.skipped = skipped
+    return report
+
+
+def import_and_record(
+    session: Session,
+    bank: QuestionBank,
+    filename: str,
+    data: bytes,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    origin: audit.Origin = audit.CLI,
+    dry_run: bool = False,
+    skip_unsupported: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: ImportProgress | None = None,
+) -> ImportReport:
+    """:func:`import_file`, and when it wrote, the ``bank.import`` audit event (the CLI and the web alike)."""
+    report = import_file(
+        session,
+        bank,
+        filename,
+        data,
+        now=now,
+        dry_run=dry_run,
+        skip_unsupported=skip_unsupported,
+        max_bytes=max_bytes,
+        progress=progress,
+    )
+    if report.committed:
+        audit.record(
+            session,
+            "bank.import",
+            now=now,
+            actor_id=actor_id,
+            target=("bank", bank.id),
+            origin=origin,
+            file=filename,
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            skipped=len(report.skipped),
+            skipped_rows=[p.row for p in report.skipped],
+        )
     return report
 
 

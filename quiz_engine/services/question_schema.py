@@ -100,6 +100,9 @@ class Problem:
     column: str | None
     vi: str
     en: str
+    #: The row is a kind of question the product has no place for (an essay, a matching question,
+    #: partial credit): an import may skip it on request, listing it, instead of refusing the file.
+    unsupported: bool = False
 
     def describe(self, locale: str = "vi") -> str:
         where = []
@@ -122,6 +125,8 @@ class RawQuestion:
     correct_positions: list[int] | None = None
     #: A structural problem the parser found (Vietnamese, English): the row cannot be read.
     error: tuple[str, str] | None = None
+    #: ``error`` says the question is of a kind the product does not support (see :class:`Problem`).
+    unsupported: bool = False
 
 
 @dataclass(frozen=True)
@@ -294,7 +299,7 @@ class _RowChecker:
 def check_row(raw: RawQuestion, problems: list[Problem]) -> QuestionSpec | None:
     """Validate one row, appending its problems; return the spec if the row is clean."""
     if raw.error is not None:
-        problems.append(Problem(raw.row, None, *raw.error))
+        problems.append(Problem(raw.row, None, *raw.error, unsupported=raw.unsupported))
         return None
     check = _RowChecker(raw, problems)
     text = check.text("question")
@@ -315,40 +320,65 @@ def check_row(raw: RawQuestion, problems: list[Problem]) -> QuestionSpec | None:
     return QuestionSpec(text=text, choices=tuple(choices), correct=tuple(correct), row=raw.row, **spec_fields)
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis (for messages)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class _Duplicates:
+    """Codes and texts seen so far in a file, and the message when a row repeats one."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.texts: dict[str, int] = {}
+
+    def code(self, raw: RawQuestion, spec: QuestionSpec) -> Problem | None:
+        first = self.codes.setdefault(spec.code.casefold(), spec.row)
+        if first == spec.row:
+            return None
+        title = clean(raw.cells.get("title"))
+        if title and title != spec.code:  # a GIFT name turned into a code: say the name the author wrote
+            vi = f"tên câu hỏi '{title}' (mã '{spec.code}') trùng với dòng {first}."
+            en = f"the question name '{title}' (code '{spec.code}') duplicates row {first}."
+        else:
+            vi, en = f"mã '{spec.code}' trùng với dòng {first}.", f"code '{spec.code}' duplicates row {first}."
+        return Problem(spec.row, HEADERS_VI["code"], vi, en)
+
+    def text(self, spec: QuestionSpec) -> Problem | None:
+        first = self.texts.setdefault(normalise_text(spec.text), spec.row)
+        if first == spec.row:
+            return None
+        quoted = shorten(spec.text)
+        return Problem(
+            spec.row,
+            None,
+            f"câu hỏi trùng với dòng {first}: '{quoted}'",
+            f"the question duplicates row {first}: '{quoted}'",
+        )
+
+
 def validate_rows(rows: list[RawQuestion]) -> tuple[list[QuestionSpec], list[Problem]]:
     """Validate every row and cross-check codes and texts within the file.
+
+    A repeated question is reported by its text and both rows; a repeated code only when the file
+    gave the code (a code derived from the text says nothing the text does not).
 
     :return: the clean specs and every problem found (an import may proceed only if none).
     """
     problems: list[Problem] = []
     specs: list[QuestionSpec] = []
-    codes: dict[str, int] = {}
-    texts: dict[str, int] = {}
+    seen = _Duplicates()
     for raw in rows:
         spec = check_row(raw, problems)
         if spec is None:
             continue
-        first = codes.setdefault(spec.code.casefold(), spec.row)
-        if first != spec.row:
-            problems.append(
-                Problem(
-                    spec.row,
-                    HEADERS_VI["code"],
-                    f"mã '{spec.code}' trùng với dòng {first}.",
-                    f"code '{spec.code}' duplicates row {first}.",
-                )
-            )
-            continue
-        first = texts.setdefault(normalise_text(spec.text), spec.row)
-        if first != spec.row:
-            problems.append(
-                Problem(
-                    spec.row,
-                    HEADERS_VI["question"],
-                    f"câu hỏi trùng với dòng {first}.",
-                    f"the question duplicates row {first}.",
-                )
-            )
+        if clean(raw.cells.get("code")):
+            problem = seen.code(raw, spec) or seen.text(spec)
+        else:
+            problem = seen.text(spec) or seen.code(raw, spec)
+        if problem is not None:
+            problems.append(problem)
             continue
         specs.append(spec)
     return specs, problems

@@ -17,7 +17,7 @@ from quiz_engine.services import audit, bank_workbooks, banks, pending_uploads, 
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp
-from quiz_engine.web.organizer.forms import NEW_BANK, BankUploadForm, ConfirmForm
+from quiz_engine.web.organizer.forms import NEW_BANK, BankConfirmForm, BankUploadForm, ConfirmForm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -73,78 +73,71 @@ def bank_upload() -> ResponseReturnValue:
     return redirect(url_for("organizer.bank_preview", token=token))
 
 
-def _dry_run(token: str) -> tuple[pending_uploads.PendingUpload, QuestionBank, banks.ImportReport]:
+def _pending(token: str) -> tuple[pending_uploads.PendingUpload, QuestionBank]:
     pending = pending_uploads.load(redis_client(), deps.redis_prefix(), token, current_user.id)
     if pending is None:
         abort(404)
-    bank = banks.get_or_create_bank(db.session, pending.meta["slug"], pending.meta["title"])
-    report = banks.import_file(
+    return pending, banks.get_or_create_bank(db.session, pending.meta["slug"], pending.meta["title"])
+
+
+def _import(
+    pending: pending_uploads.PendingUpload, bank: QuestionBank, *, dry_run: bool, skip_unsupported: bool
+) -> banks.ImportReport:
+    return banks.import_and_record(
         db.session,
         bank,
         pending.filename,
         pending.data,
         now=deps.now(),
-        dry_run=True,
+        actor_id=current_user.id,
+        origin=deps.origin(),
+        dry_run=dry_run,
+        skip_unsupported=skip_unsupported,
         max_bytes=current_app.config["BANK_MAX_UPLOAD_BYTES"],
     )
-    return pending, bank, report
 
 
-@bp.get("/banks/import/<token>")
-@organizer_required
-def bank_preview(token: str) -> ResponseReturnValue:
-    """Every row as read, problems highlighted in place; confirmation only when there are none."""
-    pending, bank, report = _dry_run(token)
-    db.session.rollback()  # a preview never creates the bank it names
+def _render_report(pending: pending_uploads.PendingUpload, bank: QuestionBank, report: banks.ImportReport) -> str:
     return render_template(
         "organizer/bank_preview.html",
         pending=pending,
         bank=bank,
         report=report,
         by_row=report.problems_by_row(),
-        form=ConfirmForm(),
+        form=BankConfirmForm(),
         locale=deps.locale(),
     )
+
+
+@bp.get("/banks/import/<token>")
+@organizer_required
+def bank_preview(token: str) -> ResponseReturnValue:
+    """Every row as read, problems and unsupported questions in place; confirmation unless there are problems."""
+    pending, bank = _pending(token)
+    # Unsupported questions are shown apart from the problems: the organizer may choose to skip them.
+    report = _import(pending, bank, dry_run=True, skip_unsupported=True)
+    db.session.rollback()  # a preview never creates the bank it names
+    return _render_report(pending, bank, report)
 
 
 @bp.post("/banks/import/<token>")
 @organizer_required
 def bank_confirm(token: str) -> ResponseReturnValue:
-    """Import the previewed file for real: all or nothing."""
-    pending, bank, report = _dry_run(token)
-    if not ConfirmForm().validate_on_submit() or not report.ok:
+    """Import the previewed file for real: all or nothing, or all but the unsupported questions if ticked."""
+    pending, bank = _pending(token)
+    form = BankConfirmForm()
+    valid = form.validate_on_submit()  # before anything is written
+    report = _import(pending, bank, dry_run=False, skip_unsupported=form.skip_unsupported.data) if valid else None
+    if report is None or not report.committed:
         db.session.rollback()
+        flash(gettext("Chưa nhập gì: tệp còn lỗi, hoặc còn câu chưa hỗ trợ mà bạn chưa chọn bỏ qua."), "error")
         return redirect(url_for("organizer.bank_preview", token=token))
-    report = banks.import_file(
-        db.session,
-        bank,
-        pending.filename,
-        pending.data,
-        now=deps.now(),
-        max_bytes=current_app.config["BANK_MAX_UPLOAD_BYTES"],
-    )
-    audit.record(
-        db.session,
-        "bank.import",
-        now=deps.now(),
-        actor_id=current_user.id,
-        target=("bank", bank.id),
-        origin=deps.origin(),
-        file=pending.filename,
-        added=report.added,
-        updated=report.updated,
-    )
     db.session.commit()
     pending_uploads.discard(redis_client(), deps.redis_prefix(), token)
-    flash(
-        gettext(
-            "Đã nhập: thêm %(a)d, cập nhật %(u)d, giữ nguyên %(n)d câu hỏi.",
-            a=report.added,
-            u=report.updated,
-            n=report.unchanged,
-        ),
-        "success",
-    )
+    counts = {"a": report.added, "u": report.updated, "n": report.unchanged}
+    flash(gettext("Đã nhập: thêm %(a)d, cập nhật %(u)d, giữ nguyên %(n)d câu hỏi.", **counts), "success")
+    if report.skipped:  # the list may be long for a flash message in a cookie session: shown on this page
+        return _render_report(pending, bank, report)
     return redirect(url_for("organizer.bank_detail", slug=bank.slug))
 
 

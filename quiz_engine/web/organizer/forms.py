@@ -28,6 +28,12 @@ class ConfirmForm(FlaskForm):
     """An empty form: only its CSRF token matters."""
 
 
+class BankConfirmForm(FlaskForm):
+    """Confirming a previewed bank import; the box only counts when the file has unsupported questions."""
+
+    skip_unsupported = BooleanField(_l("Bỏ qua các câu chưa hỗ trợ và nhập các câu còn lại"))
+
+
 class QuestionForm(FlaskForm):
     topic = StringField(_l("Chủ đề"), validators=[Length(max=120)])
     difficulty = SelectField(
