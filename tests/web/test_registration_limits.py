@@ -12,7 +12,7 @@ from quiz_engine.extensions import db
 from quiz_engine.models import Registration, User
 from quiz_engine.services import accounts
 from tests import contest_fixture
-from tests.conftest import TEST_DATABASE_URL, _close
+from tests.conftest import _close
 
 
 @pytest.fixture
@@ -77,22 +77,20 @@ RATE_LIMIT_SETTINGS = (
 )
 
 
-def test_the_limits_come_from_quiz_environment_variables(tmp_path, redis_url, monkeypatch) -> None:
-    monkeypatch.setenv("QUIZ_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.setenv("QUIZ_DATABASE_URL", TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'env.sqlite'}")
+def test_the_limits_come_from_quiz_environment_variables(app, redis_url, monkeypatch) -> None:
+    # The same (emptied) database as the app fixture's, named the way a deployment names it: by variable.
+    monkeypatch.setenv("QUIZ_DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
     monkeypatch.setenv("QUIZ_REDIS_URL", redis_url)
     monkeypatch.setenv("QUIZ_SECRET_KEY", "env-secret")
     monkeypatch.setenv("QUIZ_WTF_CSRF_ENABLED", "false")
     for n, name in enumerate(RATE_LIMIT_SETTINGS, start=2):
         monkeypatch.setenv(f"QUIZ_{name}", f"{n} per 10 minutes")
-    app = create_app()
+    app = create_app()  # no test config: the settings come from the environment, as in production
     try:
         assert {name: app.config[name] for name in RATE_LIMIT_SETTINGS} == {
             name: f"{n} per 10 minutes" for n, name in enumerate(RATE_LIMIT_SETTINGS, start=2)
         }
         with app.app_context():
-            if not TEST_DATABASE_URL:
-                db.create_all()
             contest = contest_fixture.build(db.session).contest
             slug, group, unit = contest.slug, contest.groups[0].id, contest.units[0].id
         client = app.test_client()
