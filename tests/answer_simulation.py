@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Choice, QuestionVersion, Role, Round, User
+from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, QuestionVersion, Role, Round, User
+from quiz_engine.services import version_cache
 
 BATCH = 5000
 
@@ -47,19 +48,9 @@ def simulate(
     ``wrong_key`` is a question id whose true answer is the option after its key.
     """
     rng = random.Random(seed)
-    versions = dict(
-        session.execute(
-            select(QuestionVersion.question_id, func.max(QuestionVersion.id)).group_by(QuestionVersion.question_id)
-        ).all()
-    )
-    keys: dict[int, int] = {}
-    options: dict[int, int] = {}
-    for version_id, position, is_correct in session.execute(
-        select(Choice.version_id, Choice.position, Choice.is_correct).where(Choice.version_id.in_(versions.values()))
-    ):
-        options[version_id] = max(options.get(version_id, 0), position + 1)
-        if is_correct:
-            keys[version_id] = position
+    versions = _latest_versions(session)
+    keys = {v: key[0] for v, key in version_cache.correct_positions(session, versions.values()).items()}
+    options = {v: c.choice_count for v, c in version_cache.contents(session, versions.values()).items()}
     questions = sorted(versions)
     truth = {q: keys[versions[q]] for q in questions}
     if wrong_key is not None:
@@ -135,6 +126,15 @@ def simulate(
     return Simulated(attempts, truth, difficulty)
 
 
+def _latest_versions(session: Session) -> dict[int, int]:
+    """Question id -> its latest version's id."""
+    return dict(
+        session.execute(
+            select(QuestionVersion.question_id, func.max(QuestionVersion.id)).group_by(QuestionVersion.question_id)
+        ).all()
+    )
+
+
 def _advance_sequences(session: Session) -> None:
     """PostgreSQL's id sequences past the ids written here, so later inserts do not collide."""
     if session.get_bind().dialect.name != "postgresql":
@@ -148,16 +148,8 @@ def write_sheets(
 ) -> list[int]:
     """Write one submitted attempt per sheet ({question id: (chosen positions, seconds after the start)}),
     marked against the bank's keys; return the attempt ids (committed)."""
-    versions = dict(
-        session.execute(
-            select(QuestionVersion.question_id, func.max(QuestionVersion.id)).group_by(QuestionVersion.question_id)
-        ).all()
-    )
-    keys: dict[int, list[int]] = {}
-    for version_id, position in session.execute(
-        select(Choice.version_id, Choice.position).where(Choice.is_correct, Choice.version_id.in_(versions.values()))
-    ):
-        keys.setdefault(version_id, []).append(position)
+    versions = _latest_versions(session)
+    keys = version_cache.correct_positions(session, versions.values())
     first_user = (session.scalar(select(func.max(User.id))) or 0) + 1
     ids = []
     for i, sheet in enumerate(sheets):
@@ -172,7 +164,7 @@ def write_sheets(
         session.add(user)
         session.flush()
         began = now - timedelta(hours=1)
-        marks = [sorted(chosen or []) == sorted(keys[versions[q]]) for q, (chosen, _) in sheet.items()]
+        marks = [tuple(sorted(chosen or [])) == keys[versions[q]] for q, (chosen, _) in sheet.items()]
         attempt = Attempt(
             round_id=round_.id,
             user_id=user.id,

@@ -463,13 +463,13 @@ def paper_view(session: Session, client: redis.Redis, prefix: str, attempt: Atte
     """
     round_ = session.get(Round, attempt.round_id)
     items = session.connection().execute(_PAPER_ITEMS, {"attempt_id": attempt.id}).all()
-    paused = False
+    saved, paused = None, False
     if attempt.status is AttemptStatus.IN_PROGRESS:
         try:
             saved = attempt_state.saved_answers(client, prefix, attempt.round_id, attempt.id)
         except (redis.RedisError, OSError):  # Redis is away: show the paper anyway, with what the database holds
-            saved, paused = None, True
-    if attempt.status is AttemptStatus.IN_PROGRESS and saved is not None:
+            paused = True
+    if saved is not None:
         chosen = {int(f): a.choices for f, a in saved.items() if f.isdigit()}
         raw_prediction = saved.get(attempt_state.PREDICTION_FIELD)
         prediction = int(raw_prediction.value) if raw_prediction and raw_prediction.value.isdigit() else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ class ExportContext:
     tz: ZoneInfo
     exported_by: str
     progress: Callable[[int], None]
-    thresholds: question_statistics.Thresholds = field(default_factory=question_statistics.Thresholds)
+    thresholds: question_statistics.Thresholds
 
 
 def _title(ctx: ExportContext, kind: ExportKind) -> str:

@@ -56,11 +56,15 @@ _TRUE_WORDS = {"co", "x", "1", "true", "yes", "y", "dung"}
 _FALSE_WORDS = {"khong", "0", "false", "no", "n", "ngung"}
 
 
+def strip_diacritics(text: str) -> str:
+    """Vietnamese (or any Latin) text without its diacritics, đ/Đ as d/D; case kept."""
+    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
 def fold(text: str) -> str:
     """Lower-case, strip Vietnamese diacritics and collapse spaces and underscores (for matching headers)."""
-    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.replace("_", " ").casefold().split())
+    return " ".join(strip_diacritics(text).replace("_", " ").casefold().split())
 
 
 def normalise_text(text: str) -> str:

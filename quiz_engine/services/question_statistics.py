@@ -32,22 +32,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, delete, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import ColumnElement
 
 from quiz_engine.models import (
     CLOSED_STATUSES,
     Attempt,
     AttemptItem,
-    Choice,
     Question,
     QuestionStatistic,
-    QuestionVersion,
     Round,
     RoundStatistics,
-    VoidedQuestion,
     VoidMode,
 )
+from quiz_engine.services import attempts, version_cache
 
 LETTERS = "ABCDEFGH"
 UPPER, MIDDLE, LOWER = "upper", "middle", "lower"
@@ -174,14 +172,11 @@ class Lifetime:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def round_figures(
-    session: Session, round_: Round, thresholds: Thresholds, *, now: datetime, refresh: bool = False
-) -> RoundFigures:
+def round_figures(session: Session, round_: Round, thresholds: Thresholds, *, now: datetime) -> RoundFigures:
     """The round's figures: the kept ones while their basis holds, else computed and kept (flushes)."""
-    basis, attempts = _basis(session, round_.id)
-    kept = session.get(RoundStatistics, round_.id)
-    if kept is None or kept.basis != basis or refresh:
-        return compute(session, round_, thresholds, now=now, basis=(basis, attempts))
+    kept, basis = _current(session, round_.id)
+    if kept is None:
+        return compute(session, round_, thresholds, now=now, basis=basis)
     # Plain rows, not objects: none stays in the session to clash with the rows a later computation writes.
     table = QuestionStatistic.__table__
     rows = session.execute(select(table).where(table.c.round_id == round_.id)).all()
@@ -197,12 +192,18 @@ def refresh_closed_rounds(
         rounds = session.scalars(select(Round).where(Round.closes_at <= now).order_by(Round.id))
     computed = 0
     for round_ in rounds:
-        kept = session.get(RoundStatistics, round_.id)
-        basis = _basis(session, round_.id)
-        if basis[1] and (kept is None or kept.basis != basis[0]):
+        kept, basis = _current(session, round_.id)
+        if kept is None and basis[1]:
             compute(session, round_, thresholds, now=now, basis=basis)
             computed += 1
     return computed
+
+
+def _current(session: Session, round_id: int) -> tuple[RoundStatistics | None, tuple[str, int]]:
+    """The kept figures' record if its basis still holds (else None), and the round's basis now."""
+    basis = _basis(session, round_id)
+    kept = session.get(RoundStatistics, round_id)
+    return (kept if kept is not None and kept.basis == basis[0] else None), basis
 
 
 def lifetime(session: Session, question_ids: Iterable[int]) -> dict[int, Lifetime]:
@@ -249,11 +250,7 @@ def _basis(session: Session, round_id: int) -> tuple[str, int]:
             _closed(round_id)
         )
     ).one()
-    voids = session.execute(
-        select(VoidedQuestion.question_id, VoidedQuestion.mode)
-        .where(VoidedQuestion.round_id == round_id)
-        .order_by(VoidedQuestion.question_id)
-    ).all()
+    voids = sorted(attempts.voids(session, round_id).items())
     stamp = last.isoformat() if last is not None else "-"
     return f"{count}:{total or 0}:{stamp}:" + ",".join(f"{q}{m.value[0]}" for q, m in voids), int(count)
 
@@ -282,14 +279,14 @@ def _epoch_seconds(session: Session, moment: Any) -> ColumnElement[Any]:
     return func.julianday(moment) * 86400.0
 
 
-def _answer_times(session: Session, round_id: int, attempts: int) -> dict[int, dict[int, int]]:
+def _answer_times(session: Session, round_id: int, attempt_count: int) -> dict[int, dict[int, int]]:
     """Question version -> {whole seconds since the previous answer: answers}, from the saved answers' times.
 
     Ordering every answer of a big round by time is most of the computation, so above
     :data:`TIMED_ATTEMPTS` attempts every k-th attempt (by id) is timed: a median from 20,000 papers
     moves by well under a second.
     """
-    every = max(1, math.ceil(attempts / TIMED_ATTEMPTS))
+    every = max(1, math.ceil(attempt_count / TIMED_ATTEMPTS))
     at = _epoch_seconds(session, AttemptItem.answered_at)
     timed = (
         select(
@@ -396,15 +393,13 @@ def compute(
         .where(_closed(round_.id))
         .group_by(AttemptItem.question_version_id, AttemptItem.selected, band)
     ).all()
-    versions = _versions(session, {row[0] for row in groups})
-    voided = dict(
-        session.execute(
-            select(VoidedQuestion.question_id, VoidedQuestion.mode).where(VoidedQuestion.round_id == round_.id)
-        ).all()
-    )
+    version_ids = {row[0] for row in groups}
+    question_of = version_cache.question_ids(session, version_ids)
+    keys = version_cache.correct_positions(session, version_ids)
+    voided = attempts.voids(session, round_.id)
     tallies: dict[int, _Tally] = defaultdict(_Tally)
     for version_id, selected, band_name, n, score_sum, score_sq in groups:
-        question_id, key, _ = versions[version_id]
+        question_id, key = question_of[version_id], keys[version_id]
         answer = tuple(sorted(selected or ()))
         x = 1 if answer == key else 0
         mode = voided.get(question_id)
@@ -417,35 +412,20 @@ def compute(
             tally.blank += n
     for version_id, histogram in _answer_times(session, round_.id, basis[1]).items():
         for secs, n in histogram.items():
-            tallies[versions[version_id][0]].times[secs] += n
-    questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(list(tallies))))}
-    figures = [_figures(questions[qid], tally, versions, voided.get(qid), thresholds) for qid, tally in tallies.items()]
+            tallies[question_of[version_id]].times[secs] += n
+    questions = {
+        q.id: q
+        for q in session.scalars(
+            select(Question).where(Question.id.in_(list(tallies))).options(selectinload(Question.current_version))
+        )
+    }
+    content = version_cache.contents(session, version_ids)
+    figures = [
+        _figures(questions[qid], tally, keys, content, voided.get(qid), thresholds) for qid, tally in tallies.items()
+    ]
     seconds = time.perf_counter() - began
     _keep(session, round_.id, basis, figures, now, seconds)
     return RoundFigures(round_.id, basis[1], now, seconds, _ordered(figures))
-
-
-def _versions(session: Session, ids: set[int]) -> dict[int, tuple[int, tuple[int, ...], dict[int, str]]]:
-    """Version id -> (question id, key as sorted positions, {position: choice text})."""
-    found: dict[int, tuple[int, tuple[int, ...], dict[int, str]]] = {}
-    if not ids:
-        return found
-    questions = dict(
-        session.execute(
-            select(QuestionVersion.id, QuestionVersion.question_id).where(QuestionVersion.id.in_(ids))
-        ).all()
-    )
-    keys: dict[int, list[int]] = defaultdict(list)
-    texts: dict[int, dict[int, str]] = defaultdict(dict)
-    for version_id, position, text, is_correct in session.execute(
-        select(Choice.version_id, Choice.position, Choice.text, Choice.is_correct).where(Choice.version_id.in_(ids))
-    ):
-        texts[version_id][position] = text
-        if is_correct:
-            keys[version_id].append(position)
-    for version_id, question_id in questions.items():
-        found[version_id] = (question_id, tuple(sorted(keys[version_id])), texts[version_id])
-    return found
 
 
 def _share(part: int, whole: int) -> float:
@@ -455,13 +435,14 @@ def _share(part: int, whole: int) -> float:
 def _figures(
     question: Question,
     tally: _Tally,
-    versions: dict[int, tuple[int, tuple[int, ...], dict[int, str]]],
+    keys: dict[int, tuple[int, ...]],
+    content: dict[int, version_cache.VersionContent],
     void: VoidMode | None,
     thresholds: Thresholds,
 ) -> QuestionFigures:
     # Options are named after the version most papers showed (an edit in mid-round keeps its positions).
     shown = max(tally.versions, key=lambda v: tally.versions[v])
-    _, key, texts = versions[shown]
+    key, texts = keys[shown], content[shown].choices
     options = []
     for position in sorted(texts):
         chosen = [bands for answer, bands in tally.answers.items() if position in answer]

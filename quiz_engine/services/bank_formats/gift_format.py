@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from quiz_engine.services.bank_formats.errors import BankFileError, decode_text
-from quiz_engine.services.question_schema import LETTERS, MAX_LENGTHS, RawQuestion
+from quiz_engine.services.question_schema import LETTERS, MAX_LENGTHS, RawQuestion, strip_diacritics
 
 TRUE_FALSE_CHOICES = ("Đúng", "Sai")
 BLANK = "_____"
@@ -198,9 +197,7 @@ def _code(title: str) -> str:
     limit = MAX_LENGTHS["code"]
     if _CODE_SHAPED.fullmatch(title) and len(title) <= limit:
         return title
-    ascii_title = unicodedata.normalize("NFD", title.replace("đ", "d").replace("Đ", "D"))
-    ascii_title = "".join(c for c in ascii_title if not unicodedata.combining(c))
-    slug = re.sub(r"[^A-Za-z0-9._\-]+", "-", ascii_title).strip("-._")
+    slug = re.sub(r"[^A-Za-z0-9._\-]+", "-", strip_diacritics(title)).strip("-._")
     digest = hashlib.sha1(title.encode()).hexdigest()[:8].upper()
     if not slug:
         return f"T-{digest}"

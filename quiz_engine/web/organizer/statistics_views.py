@@ -36,8 +36,8 @@ def thresholds() -> stats.Thresholds:
 @organizer_required
 def round_statistics(round_id: int) -> ResponseReturnValue:
     """Each question's facility, discrimination, options chosen and flags; flagged questions first."""
-    round_ = round_or_404(round_id)
-    figures = stats.round_figures(db.session, round_, thresholds(), now=deps.now())
+    round_, limits = round_or_404(round_id), thresholds()
+    figures = stats.round_figures(db.session, round_, limits, now=deps.now())
     db.session.commit()  # the figures are kept: the next visit reads them while no answer changes
     sort = request.args.get("sort", "")
     descending = request.args.get("order") == "desc"
@@ -49,7 +49,7 @@ def round_statistics(round_id: int) -> ResponseReturnValue:
         sort=sort if sort in SORTS else "",
         descending=descending,
         scatter=Markup(_scatter(figures)),
-        thresholds=thresholds(),
+        thresholds=limits,
     )
 
 
