@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from benchmarks.report import machine, write_section
 from quiz_engine.embedded_redis import EmbeddedRedis
-from quiz_engine.services.question_schema import COLUMNS, HEADERS_VI
+from quiz_engine.services.catalogue.question_schema import COLUMNS, HEADERS_VI
 
 QUESTIONS = 10_000
 TOPICS = ["Chương trình chuyển đổi số quốc gia", "Đề án 06 và VNeID", "Kỹ năng số", "Dịch vụ công trực tuyến"]
@@ -56,7 +56,7 @@ import json, resource, sys, time
 from quiz_engine import create_app
 from quiz_engine.extensions import db
 from quiz_engine.models import utcnow
-from quiz_engine.services import banks
+from quiz_engine.services.catalogue import banks
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[2], "REDIS_URL": sys.argv[3], "SECRET_KEY": "bench"})
 with app.app_context():
     db.create_all()

@@ -68,7 +68,7 @@ from zoneinfo import ZoneInfo
 from quiz_engine import create_app
 from quiz_engine.extensions import db
 from quiz_engine.models import Round, utcnow
-from quiz_engine.services import exports
+from quiz_engine.services.results import exports
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "REDIS_URL": sys.argv[2], "SECRET_KEY": "bench"})
 base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the app, before the export starts
 with app.app_context():

@@ -20,8 +20,9 @@ import redis
 
 from benchmarks.report import machine, write_section
 from quiz_engine.embedded_redis import EmbeddedRedis
-from quiz_engine.services import attempt_state, leaderboards
-from quiz_engine.services.leaderboards import RoundKeys
+from quiz_engine.services.results import leaderboards
+from quiz_engine.services.results.leaderboards import RoundKeys
+from quiz_engine.services.taking import attempt_state
 
 CONTESTANTS = 1_000_000
 UNITS = 124

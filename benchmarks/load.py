@@ -232,7 +232,7 @@ def remember_cookies(app, phones: list[str]) -> dict[str, str]:  # type: ignore[
 
     from quiz_engine.extensions import db
     from quiz_engine.models import User
-    from quiz_engine.services import accounts
+    from quiz_engine.services.people import accounts
 
     wanted = {accounts.normalise_phone(p): p for p in phones}
     with app.test_request_context():

@@ -209,7 +209,9 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
     """
     from quiz_engine.extensions import db
     from quiz_engine.models import Contest, PredictionKind, Registration, Role, User
-    from quiz_engine.services import accounts, contests, demo
+    from quiz_engine.services import demo
+    from quiz_engine.services.organising import contests
+    from quiz_engine.services.people import accounts
 
     with app.app_context():
         session = db.session

@@ -22,7 +22,7 @@ from quiz_engine import create_app
 from quiz_engine.embedded_redis import EmbeddedRedis
 from quiz_engine.extensions import db
 from quiz_engine.models import Question, utcnow
-from quiz_engine.services import question_statistics as stats
+from quiz_engine.services.results import question_statistics as stats
 from tests import answer_simulation, contest_fixture
 
 ATTEMPTS = 100_000

@@ -28,7 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     from quiz_engine import cli, config, export_runner, extensions, web
-    from quiz_engine.services import starts
+    from quiz_engine.services.taking import starts
 
     config.finalise(app)
     starts.forget()  # per-process caches keyed by database ids: this app may be on another database

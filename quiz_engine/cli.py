@@ -24,22 +24,13 @@ from quiz_engine import contest_cli, privacy_cli  # noqa: F401  (their commands 
 from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import QuestionBank, Role, Round, User, utcnow
-from quiz_engine.services import (
-    accounts,
-    attempts,
-    audit,
-    bank_workbooks,
-    banks,
-    demo,
-    export_jobs,
-    exports,
-    paper_pool,
-    question_statistics,
-    rankings,
-    scoring,
-    units,
-)
+from quiz_engine.services import demo
+from quiz_engine.services.catalogue import bank_workbooks, banks
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising import units
+from quiz_engine.services.people import accounts, audit
+from quiz_engine.services.results import export_jobs, exports, question_statistics, rankings, scoring
+from quiz_engine.services.taking import attempts, paper_pool
 from quiz_engine.web import attempt_flow, deps
 
 

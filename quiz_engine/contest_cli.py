@@ -15,8 +15,9 @@ from flask import current_app
 from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Round, utcnow
-from quiz_engine.services import audit, contests
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import audit
 
 #: The spec's own time format, so what is printed can be pasted back into a spec.
 TIME_FORMAT = "%Y-%m-%d %H:%M"

@@ -18,7 +18,8 @@ from flask import Flask, current_app
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import ExportJob, ExportStatus, utcnow
-from quiz_engine.services import audit, export_jobs, question_statistics
+from quiz_engine.services.people import audit
+from quiz_engine.services.results import export_jobs, question_statistics
 
 log = logging.getLogger(__name__)
 

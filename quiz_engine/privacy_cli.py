@@ -12,8 +12,8 @@ from flask import current_app
 from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, utcnow
-from quiz_engine.services import personal_data
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.people import personal_data
 
 PURGE_HELP = """Anonymise the personal data of a finished contest's contestants, keeping results and statistics.
 

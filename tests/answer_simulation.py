@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, QuestionVersion, Role, Round, User
-from quiz_engine.services import version_cache
+from quiz_engine.services.taking import version_cache
 
 BATCH = 5000
 

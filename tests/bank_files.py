@@ -6,7 +6,7 @@ import io
 
 from openpyxl import Workbook
 
-from quiz_engine.services.question_schema import COLUMNS, HEADERS_VI
+from quiz_engine.services.catalogue.question_schema import COLUMNS, HEADERS_VI
 
 CSV = (
     "Mã câu hỏi,Chủ đề,Mức độ,Câu hỏi,Phương án A,Phương án B,Phương án C,Đáp án đúng\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from quiz_engine.services.question_schema import HEADERS_VI
+from quiz_engine.services.catalogue.question_schema import HEADERS_VI
 
 HEADER = [
     HEADERS_VI[key]

@@ -24,7 +24,7 @@ from quiz_engine.embedded_redis import EmbeddedRedis
 from quiz_engine.extensions import db
 from quiz_engine.models import Role, utcnow
 from quiz_engine.redis_connection import RedisClient
-from quiz_engine.services import accounts
+from quiz_engine.services.people import accounts
 
 TEST_DATABASE_URL = os.environ.get("QUIZ_TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("QUIZ_TEST_REDIS_URL", "")

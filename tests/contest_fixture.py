@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Contest, Registration, Round, Unit, UnitKind, utcnow
-from quiz_engine.services import accounts, banks, contests
-from quiz_engine.services.question_schema import HEADERS_VI
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.catalogue.question_schema import HEADERS_VI
+from quiz_engine.services.organising import contests
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts
 
 HEADER = [
     HEADERS_VI[key]

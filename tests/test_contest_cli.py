@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Contest, ContestGroup, Round, RoundMixItem, UnitKind, utcnow
 from quiz_engine.services import demo
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising.units import UnitSpec, import_units
 from tests.banks_fixture import write_catalog
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "contest.toml"

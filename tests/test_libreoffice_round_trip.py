@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from quiz_engine.models import Difficulty
-from quiz_engine.services.bank_formats import BankFileError, read_bank_file
-from quiz_engine.services.bank_workbooks import build_bank_export
-from quiz_engine.services.question_schema import (
+from quiz_engine.services.catalogue.bank_formats import BankFileError, read_bank_file
+from quiz_engine.services.catalogue.bank_workbooks import build_bank_export
+from quiz_engine.services.catalogue.question_schema import (
     COLUMNS,
     HEADERS_VI,
     QuestionSpec,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Round, utcnow
-from quiz_engine.services import paper_pool
+from quiz_engine.services.taking import paper_pool
 from tests import contest_fixture
 
 

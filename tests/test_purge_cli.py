@@ -23,7 +23,10 @@ from quiz_engine.models import (
     User,
     utcnow,
 )
-from quiz_engine.services import accounts, attempt_state, certificates, contests, personal_data, rankings, standings
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import accounts, personal_data
+from quiz_engine.services.results import certificates, rankings, standings
+from quiz_engine.services.taking import attempt_state
 from tests import contest_fixture
 
 PASSWORD = "mat-khau-123"

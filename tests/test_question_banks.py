@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from quiz_engine.models import Difficulty
-from quiz_engine.services.bank_formats.csv_format import read_csv_rows
+from quiz_engine.services.catalogue.bank_formats.csv_format import read_csv_rows
+from quiz_engine.services.catalogue.question_schema import normalise_text, validate_rows
 from quiz_engine.services.demo import shipped_banks
-from quiz_engine.services.question_schema import normalise_text, validate_rows
 
 BANKS_DIR = Path(__file__).resolve().parents[1] / "question_banks"
 SHIPPED = shipped_banks(BANKS_DIR)

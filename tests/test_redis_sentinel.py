@@ -23,7 +23,8 @@ from flask import Flask
 from quiz_engine import create_app, redis_connection
 from quiz_engine.extensions import db
 from quiz_engine.models import utcnow
-from quiz_engine.services import attempt_state, leaderboards
+from quiz_engine.services.results import leaderboards
+from quiz_engine.services.taking import attempt_state
 from quiz_engine.web.rate_limits import limiter
 
 SERVICE = "quizprimary"

@@ -24,7 +24,7 @@ class Certificate(db.Model):
     __table_args__ = (UniqueConstraint("round_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Verification code in canonical form, e.g. ``CN-7K3P-Q9XD`` (see services/certificates.py).
+    #: Verification code in canonical form, e.g. ``CN-7K3P-Q9XD`` (see services/results/certificates.py).
     code: Mapped[str] = mapped_column(String(16), unique=True)
     # RESTRICT: a certificate is a public document; its round and holder cannot vanish from under it.
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="RESTRICT"), index=True)

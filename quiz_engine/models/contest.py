@@ -64,7 +64,7 @@ class Contest(TimestampMixin, db.Model):
     )
     #: Weight (percent) of the participation rate in the weighted formula.
     unit_participation_weight_pct: Mapped[int] = mapped_column(Integer, default=50)
-    #: Branding (services/branding.py): the header colour as ``#rrggbb`` (None: the site's own red),
+    #: Branding (services/organising/branding.py): the header colour as ``#rrggbb`` (None: the site's own red),
     #: an optional logo and banner (PNG, JPEG or WebP bytes, loaded only when asked for) and when any
     #: of them last changed, which versions the image and stylesheet URLs for caching.
     brand_color: Mapped[str | None] = mapped_column(String(7))

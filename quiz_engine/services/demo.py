@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Contest, PredictionKind, Role, Unit, User
-from quiz_engine.services import accounts, banks, contests, units
+from quiz_engine.services.catalogue import banks
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising import contests, units
+from quiz_engine.services.people import accounts
 
 DEMO_CONTEST_SLUG = "demo-chuyen-doi-so-2025"
 DEMO_ORGANIZER_EMAIL = "bantochuc@demo.local"

@@ -1,7 +1,7 @@
 """Who may open what: organizer and admin decorators, and each organizer's scope.
 
 Admins manage everything. Organizers manage the contests they are listed on (``Contest.organizers``), the
-accounts registered in them and their audit entries (:mod:`quiz_engine.services.oversight`), and the
+accounts registered in them and their audit entries (:mod:`quiz_engine.services.people.oversight`), and the
 province-wide shared parts (question banks, the unit list); asking for another contest's page, round, export,
 certificate or contestant answers 404, as if it did not exist, so ids cannot be probed. Anonymous visitors are
 sent to sign in; contestants get 403.
@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Role, Round, User, contest_organizers
-from quiz_engine.services.oversight import Oversight
+from quiz_engine.services.people.oversight import Oversight
 
 
 def organizer_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ Autosave is most of a contest's traffic, so its checks are the cheap equivalents
   checked with one HMAC instead of unsigning a timestamped token. A request without it (an API client
   holding a Flask-WTF token) gets Flask-WTF's full check, so both kinds of token work.
 - **Rate limit.** ``RATE_LIMIT_ANSWER_SAVE`` (Flask-Limiter's notation) is counted per attempt inside the
-  save script itself (:func:`quiz_engine.services.attempt_state.save_answer`), not by a separate round
+  save script itself (:func:`quiz_engine.services.taking.attempt_state.save_answer`), not by a separate round
   trip through Flask-Limiter.
 Saving through the API also needs a JSON body, which a cross-site form cannot send without CORS.
 """

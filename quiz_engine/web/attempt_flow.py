@@ -16,12 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Round, User
-from quiz_engine.services import admission, attempt_state, attempts, audit, scoring, starts
+from quiz_engine.services.people import audit
+from quiz_engine.services.results import scoring
+from quiz_engine.services.taking import admission, attempt_state, attempts, starts
 from quiz_engine.web import deps
 
 
 def quick_start(round_id: int) -> starts.QuickStart | None:
-    """Start the common case cheaply (:mod:`quiz_engine.services.starts`); return what was started.
+    """Start the common case cheaply (:mod:`quiz_engine.services.taking.starts`); return what was started.
 
     Only for a contestant the start gate admitted in this request (so the queue was asked) and whose
     signed session names the account; the service checks the session's stamp itself, so the account is

@@ -16,7 +16,8 @@ from flask_login.config import COOKIE_NAME
 from flask_login.utils import decode_cookie
 
 from quiz_engine.models import User, utcnow
-from quiz_engine.services import admission, audit, paper_pool
+from quiz_engine.services.people import audit
+from quiz_engine.services.taking import admission, paper_pool
 
 
 def now() -> datetime:

@@ -18,8 +18,8 @@ from flask import Flask, current_app
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from quiz_engine.services.attempts import PaperQuestion
-from quiz_engine.services.version_cache import Lru
+from quiz_engine.services.taking.attempts import PaperQuestion
+from quiz_engine.services.taking.version_cache import Lru
 from quiz_engine.web import template_gettext
 from quiz_engine.web.stencil import Stencil, slot
 

@@ -8,7 +8,7 @@ messages. The result is kept as a stencil (:mod:`stencil`) for a few seconds per
 or brand may change without the round's ``updated_at``), and each answer fills it in: no template runs.
 
 The page comes from two places: the paper's own address (``GET /attempts/<id>``), and the start itself
-when the cheap start (:mod:`quiz_engine.services.starts`) has just drawn the paper, which then answers with
+when the cheap start (:mod:`quiz_engine.services.taking.starts`) has just drawn the paper, which then answers with
 the paper instead of a redirect, and so saves every contestant one request at the synchronised start.
 """
 
@@ -28,9 +28,9 @@ from markupsafe import Markup, escape
 from quiz_engine import __version__
 from quiz_engine.extensions import db
 from quiz_engine.models import Round
-from quiz_engine.services import attempts
-from quiz_engine.services.attempts import PaperQuestion, PaperView
-from quiz_engine.services.starts import QuickStart
+from quiz_engine.services.taking import attempts
+from quiz_engine.services.taking.attempts import PaperQuestion, PaperView
+from quiz_engine.services.taking.starts import QuickStart
 from quiz_engine.web import answer_guard, localtime, paper_html, template_gettext
 from quiz_engine.web.stencil import Stencil, kept, slot
 

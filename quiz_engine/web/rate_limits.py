@@ -27,8 +27,8 @@ from flask_babel import gettext
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 
-from quiz_engine.services import accounts
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.people import accounts
 from quiz_engine.web import deps
 
 
@@ -140,7 +140,7 @@ def parsed(setting: str) -> tuple[tuple[int, int], ...]:
 
 def start_limits() -> tuple[tuple[int, int], ...]:
     """``RATE_LIMIT_ATTEMPT_START``, counted per contestant and round by the start queue's script
-    (:func:`quiz_engine.services.admission.admit`), not by a Flask-Limiter round trip of its own."""
+    (:func:`quiz_engine.services.taking.admission.admit`), not by a Flask-Limiter round trip of its own."""
     return parsed(current_app.config["RATE_LIMIT_ATTEMPT_START"])
 
 

@@ -1,7 +1,7 @@
 """The first door of a start request: when the round is busy, answer "wait your turn" for almost nothing.
 
 At a synchronised start thousands of contestants press "start" within seconds, and many of them must
-wait (:mod:`quiz_engine.services.admission`). Those are answered here, before the account is loaded
+wait (:mod:`quiz_engine.services.taking.admission`). Those are answered here, before the account is loaded
 from the database or the full page layout is rendered: identity from the signed session, the round's
 times from a few-seconds cache, the ticket from one Redis script (which also counts the contestant's own
 start limit, ``RATE_LIMIT_ATTEMPT_START``, lets anyone with an attempt running in the round through to
@@ -33,8 +33,8 @@ from sqlalchemy import select
 from quiz_engine import __version__
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, Round
-from quiz_engine.services import admission, starts
-from quiz_engine.services.admission import Admission
+from quiz_engine.services.taking import admission, starts
+from quiz_engine.services.taking.admission import Admission
 from quiz_engine.web import deps, rate_limits, template_gettext
 from quiz_engine.web.stencil import kept, slot
 

@@ -20,7 +20,8 @@ from werkzeug.serving import make_server
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Registration, Round, Unit
-from quiz_engine.services import accounts, demo
+from quiz_engine.services import demo
+from quiz_engine.services.people import accounts
 from tests import contest_fixture
 
 CHROMIUM = os.environ.get("QUIZ_CHROMIUM") or shutil.which("chromium") or ""

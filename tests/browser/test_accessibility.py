@@ -32,7 +32,10 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Certificate, Contest, Question, QuestionBank, User, utcnow
-from quiz_engine.services import accounts, admission, certificates, demo
+from quiz_engine.services import demo
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import certificates
+from quiz_engine.services.taking import admission
 from tests.browser.conftest import PASSWORD, sign_in
 from tests.contest_fixture import HEADER
 from tests.web.test_route_sweep import classify

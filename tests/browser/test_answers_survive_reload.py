@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Registration, Unit
-from quiz_engine.services import accounts, demo
+from quiz_engine.services import demo
+from quiz_engine.services.people import accounts
 from tests import contest_fixture
 
 EMAIL = "mai@example.vn"

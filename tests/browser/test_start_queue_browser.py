@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, Round, utcnow
-from quiz_engine.services import admission, paper_pool
+from quiz_engine.services.taking import admission, paper_pool
 from tests import contest_fixture
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}

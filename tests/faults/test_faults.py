@@ -90,7 +90,7 @@ def _board_matches_database(stage: Stage) -> None:
     """The live board holds every closed attempt of the round with its recorded score, best first."""
     from quiz_engine.extensions import db
     from quiz_engine.models import CLOSED_STATUSES, Attempt
-    from quiz_engine.services import leaderboards
+    from quiz_engine.services.results import leaderboards
 
     with stage.app.app_context():
         recorded = dict(

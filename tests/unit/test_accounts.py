@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from quiz_engine.models import Role, User, utcnow
-from quiz_engine.services import accounts
 from quiz_engine.services.errors import ConflictError, ValidationError
+from quiz_engine.services.people import accounts
 
 
 @pytest.mark.parametrize(

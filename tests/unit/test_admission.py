@@ -10,8 +10,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from quiz_engine.models import Attempt, AttemptStatus, utcnow
-from quiz_engine.services import admission, attempt_state, attempts
-from quiz_engine.services.admission import Admission
+from quiz_engine.services.taking import admission, attempt_state, attempts
+from quiz_engine.services.taking.admission import Admission
 from tests import contest_fixture
 
 PREFIX = "quiz"

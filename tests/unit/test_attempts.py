@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Question, utcnow
-from quiz_engine.services import attempt_state, attempts, banks, contests
-from quiz_engine.services.attempt_state import SaveResult
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.catalogue.question_schema import RawQuestion
 from quiz_engine.services.errors import ConflictError, NotFoundError
-from quiz_engine.services.question_schema import RawQuestion
+from quiz_engine.services.organising import contests
+from quiz_engine.services.taking import attempt_state, attempts
+from quiz_engine.services.taking.attempt_state import SaveResult
 from tests import contest_fixture
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

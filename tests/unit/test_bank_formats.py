@@ -12,10 +12,10 @@ from openpyxl.styles import Font
 from sqlalchemy import func, select
 
 from quiz_engine.models import Difficulty, Question, utcnow
-from quiz_engine.services import banks
-from quiz_engine.services.bank_formats import BankFileError, read_bank_file
-from quiz_engine.services.bank_workbooks import build_bank_export, build_template
-from quiz_engine.services.question_schema import COLUMNS, HEADERS_VI, validate_rows
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.catalogue.bank_formats import BankFileError, read_bank_file
+from quiz_engine.services.catalogue.bank_workbooks import build_bank_export, build_template
+from quiz_engine.services.catalogue.question_schema import COLUMNS, HEADERS_VI, validate_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HEADER = [HEADERS_VI[key] for key in COLUMNS]

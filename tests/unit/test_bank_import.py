@@ -3,9 +3,9 @@
 from sqlalchemy import func, select
 
 from quiz_engine.models import Choice, Difficulty, Question, QuestionVersion, utcnow
-from quiz_engine.services import banks
-from quiz_engine.services.bank_formats.csv_format import read_csv_rows
-from quiz_engine.services.question_schema import validate_rows
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.catalogue.bank_formats.csv_format import read_csv_rows
+from quiz_engine.services.catalogue.question_schema import validate_rows
 
 HEADER = (
     "Mã câu hỏi,Chủ đề,Mức độ,Câu hỏi,Phương án A,Phương án B,Phương án C,Phương án D,Đáp án đúng,Giải thích,Nguồn\n"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Round
-from quiz_engine.services import leaderboards, scoring
+from quiz_engine.services.results import leaderboards, scoring
 from tests import contest_fixture
 
 

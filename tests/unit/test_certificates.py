@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from quiz_engine.models import Attempt, AttemptStatus, AuditEvent, Certificate, User, utcnow
-from quiz_engine.services import accounts, certificates, rankings
 from quiz_engine.services.errors import ConflictError, ValidationError
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import certificates, rankings
 from tests import contest_fixture
 
 CODE = re.compile(r"^CN-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}$")

@@ -5,8 +5,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from quiz_engine.services import charts
-from quiz_engine.services.charts import Datum
+from quiz_engine.services.results import charts
+from quiz_engine.services.results.charts import Datum
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "Xã <script>alert(\"x\")</script> & Co\x01 'quoted'"

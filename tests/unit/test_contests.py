@@ -20,10 +20,12 @@ from quiz_engine.models import (
     UnitKind,
     utcnow,
 )
-from quiz_engine.services import accounts, banks, contests
-from quiz_engine.services.contests import MixItem, RoundRules
+from quiz_engine.services.catalogue import banks
 from quiz_engine.services.errors import ConflictError, ValidationError
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising import contests
+from quiz_engine.services.organising.contests import MixItem, RoundRules
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts
 from tests.contest_fixture import bank_csv
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "contest.toml"

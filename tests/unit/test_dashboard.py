@@ -10,8 +10,10 @@ from redis.retry import Retry
 from sqlalchemy import select
 
 from quiz_engine.models import Attempt, Registration, Unit, UnitKind, utcnow
-from quiz_engine.services import accounts, attempt_state, attempts, dashboard, leaderboards, scoring
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import dashboard, leaderboards, scoring
+from quiz_engine.services.taking import attempt_state, attempts
 from tests import contest_fixture
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from quiz_engine.models import AuditEvent, Question, utcnow
-from quiz_engine.services import banks
-from quiz_engine.services.bank_formats import read_bank_file
-from quiz_engine.services.question_schema import Problem, QuestionSpec, normalise_text, validate_rows
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.catalogue.bank_formats import read_bank_file
+from quiz_engine.services.catalogue.question_schema import Problem, QuestionSpec, normalise_text, validate_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gift"
 MOODLE = (FIXTURES / "moodle_docs.gift").read_bytes()

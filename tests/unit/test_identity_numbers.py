@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from quiz_engine.services import identity_numbers
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.people import identity_numbers
 
 
 def test_province_codes_are_the_63_of_circular_59() -> None:

@@ -21,9 +21,11 @@ from quiz_engine.models import (
     UnitKind,
     utcnow,
 )
-from quiz_engine.services import accounts, attempt_state, leaderboards, scoring
-from quiz_engine.services.leaderboards import RoundKeys
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import leaderboards, scoring
+from quiz_engine.services.results.leaderboards import RoundKeys
+from quiz_engine.services.taking import attempt_state
 from tests import contest_fixture
 
 PREFIX = "quiz"

@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, Contest, Difficulty, Question, QuestionVersion, Round, utcnow
-from quiz_engine.services import attempts, banks, contests, paper_pool, papers
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.organising import contests
+from quiz_engine.services.taking import attempts, paper_pool, papers
 from tests import contest_fixture
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

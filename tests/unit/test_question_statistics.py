@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Question, QuestionStatistic, Round, RoundStatistics, VoidMode, utcnow
-from quiz_engine.services import question_statistics as stats
-from quiz_engine.services import voids
+from quiz_engine.services.results import question_statistics as stats
+from quiz_engine.services.results import voids
 from tests import answer_simulation, contest_fixture
 
 

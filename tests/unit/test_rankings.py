@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from quiz_engine.models import Attempt, AttemptStatus, PredictionKind, RoundResult, TieBreak, utcnow
-from quiz_engine.services import accounts, rankings
 from quiz_engine.services.errors import ConflictError
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import rankings
 from tests import contest_fixture
 
 C, P, D, S = TieBreak.CORRECT, TieBreak.PREDICTION, TieBreak.DURATION, TieBreak.SUBMITTED_AT

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import AuditEvent, Contest, Registration, Role, Unit, UnitKind, User
-from quiz_engine.services import accounts, contests, password_resets, registration
 from quiz_engine.services.errors import ConflictError, NotFoundError, ValidationError
-from quiz_engine.services.registration import EntryChoice, IdentifierTakenError, PersonalDetails
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising import contests
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts, password_resets, registration
+from quiz_engine.services.people.registration import EntryChoice, IdentifierTakenError, PersonalDetails
 
 NOW = datetime(2025, 10, 1, 3, 0, tzinfo=UTC)  # 10:00 in Việt Nam
 PASSWORD = "mat-khau-123"

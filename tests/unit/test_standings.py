@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from quiz_engine.models import Attempt, AttemptStatus, StandingsMode, Unit, UnitKind, UnitRanking, utcnow
-from quiz_engine.services import accounts, contests, standings
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising import contests
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import standings
 from tests import contest_fixture
 
 

@@ -21,8 +21,12 @@ from quiz_engine.models import (
     User,
     utcnow,
 )
-from quiz_engine.services import attempt_state, attempts, audit, banks, contests, leaderboards, paper_pool, starts
-from quiz_engine.services.attempt_state import SaveResult
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import audit
+from quiz_engine.services.results import leaderboards
+from quiz_engine.services.taking import attempt_state, attempts, paper_pool, starts
+from quiz_engine.services.taking.attempt_state import SaveResult
 from tests import contest_fixture
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -143,7 +147,7 @@ def _all_used(session, redis_client, setup) -> None:  # type: ignore[no-untyped-
 
 
 def _signed_out(session, redis_client, setup) -> None:  # type: ignore[no-untyped-def]
-    from quiz_engine.services import accounts
+    from quiz_engine.services.people import accounts
 
     accounts.end_sessions(session, session.get(User, setup.user_id))
     session.commit()

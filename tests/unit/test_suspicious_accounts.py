@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Contest, Round
-from quiz_engine.services import audit, registration, suspicious
-from quiz_engine.services.registration import EntryChoice, PersonalDetails
-from quiz_engine.services.suspicious import Signal, Thresholds, bursts
+from quiz_engine.services.people import audit, registration, suspicious
+from quiz_engine.services.people.registration import EntryChoice, PersonalDetails
+from quiz_engine.services.people.suspicious import Signal, Thresholds, bursts
 from tests import contest_fixture
 
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)

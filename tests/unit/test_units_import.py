@@ -6,7 +6,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from quiz_engine.models import Role, Unit, UnitKind
-from quiz_engine.services import units
+from quiz_engine.services.organising import units
 
 CSV = (
     "Mã đơn vị,Tên đơn vị,Loại,Mã đơn vị cấp trên,Số người\n"

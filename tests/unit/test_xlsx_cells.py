@@ -20,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from quiz_engine.services.bank_formats import BankFileError, read_bank_file
-from quiz_engine.services.bank_formats.cell_display import CellDisplayError, describe_value, display_text
-from quiz_engine.services.bank_formats.csv_format import looks_mis_decoded
-from quiz_engine.services.bank_formats.xlsx_format import read_xlsx_table
-from quiz_engine.services.question_schema import COLUMNS, HEADERS_VI, validate_rows
+from quiz_engine.services.catalogue.bank_formats import BankFileError, read_bank_file
+from quiz_engine.services.catalogue.bank_formats.cell_display import CellDisplayError, describe_value, display_text
+from quiz_engine.services.catalogue.bank_formats.csv_format import looks_mis_decoded
+from quiz_engine.services.catalogue.bank_formats.xlsx_format import read_xlsx_table
+from quiz_engine.services.catalogue.question_schema import COLUMNS, HEADERS_VI, validate_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HEADER = [HEADERS_VI[key] for key in COLUMNS]

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from quiz_engine.extensions import db
-from quiz_engine.services import attempt_state
+from quiz_engine.services.taking import attempt_state
 from tests import contest_fixture
 
 SAVE_TOKEN = re.compile(r'data-save-token="([0-9a-f]{64})"')

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Round, utcnow
-from quiz_engine.services import attempt_state, contests, paper_pool
+from quiz_engine.services.organising import contests
+from quiz_engine.services.taking import attempt_state, paper_pool
 from tests import contest_fixture
 
 PASSWORD = "mat-khau-123"

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Role, User
-from quiz_engine.services import audit, audit_log
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.people import audit, audit_log
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 HOSTILE_AGENT = '=HYPERLINK("http://evil.example","bấm")'

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Contest, Role, utcnow
-from quiz_engine.services import branding
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.organising import branding
 from tests import contest_fixture
 
 ORGANIZER = "btc@example.vn"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptStatus, AuditEvent, Certificate, Role, Round, User, utcnow
-from quiz_engine.services import certificates, rankings
+from quiz_engine.services.results import certificates, rankings
 from quiz_engine.web.localtime import format_local
 from tests import contest_fixture
 

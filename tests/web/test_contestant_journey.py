@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptStatus, Registration, Unit, UnitKind, User, utcnow
-from quiz_engine.services import banks, contests
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.organising import contests
+from quiz_engine.services.organising.units import UnitSpec, import_units
 from tests.contest_fixture import bank_csv
 
 

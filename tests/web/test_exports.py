@@ -12,8 +12,9 @@ from sqlalchemy.orm import undefer
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, ExportJob, ExportStatus, Role, Round, RoundResult, User
-from quiz_engine.services import accounts, export_jobs, rankings
-from quiz_engine.services.exports import ExportKind
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import export_jobs, rankings
+from quiz_engine.services.results.exports import ExportKind
 from tests import contest_fixture
 
 HOSTILE = '=HYPERLINK("http://evil.example","bấm")'

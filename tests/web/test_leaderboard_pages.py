@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import LeaderboardVisibility, Role, Round, Unit
-from quiz_engine.services import names, rankings
+from quiz_engine.services.people import names
+from quiz_engine.services.results import rankings
 from tests import contest_fixture
 
 

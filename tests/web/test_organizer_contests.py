@@ -22,8 +22,9 @@ from quiz_engine.models import (
     UnitKind,
     utcnow,
 )
-from quiz_engine.services import accounts, banks
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.organising.units import UnitSpec, import_units
+from quiz_engine.services.people import accounts
 from tests.contest_fixture import bank_csv
 
 

@@ -8,7 +8,8 @@ from flask import Flask
 
 from quiz_engine.extensions import db
 from quiz_engine.models import utcnow
-from quiz_engine.services import contests, demo
+from quiz_engine.services import demo
+from quiz_engine.services.organising import contests
 from tests import contest_fixture
 from tests.banks_fixture import write_catalog
 

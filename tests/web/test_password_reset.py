@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Role, User, utcnow
-from quiz_engine.services import contests, registration
-from quiz_engine.services.registration import EntryChoice, PersonalDetails
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import registration
+from quiz_engine.services.people.registration import EntryChoice, PersonalDetails
 from tests import contest_fixture
 from tests.conftest import AuthActions
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Round, User, utcnow
-from quiz_engine.services import personal_data
+from quiz_engine.services.people import personal_data
 from tests import contest_fixture
 
 PASSWORD = "mat-khau-123"

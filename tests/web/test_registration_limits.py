@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 from quiz_engine import create_app
 from quiz_engine.extensions import db
 from quiz_engine.models import Registration, User
-from quiz_engine.services import accounts
+from quiz_engine.services.people import accounts
 from tests import contest_fixture
 from tests.conftest import _close
 

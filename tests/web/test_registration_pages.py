@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import AuditEvent, Registration, Unit, UnitKind, User, utcnow
-from quiz_engine.services import contests
-from quiz_engine.services.units import UnitSpec, import_units
+from quiz_engine.services.organising import contests
+from quiz_engine.services.organising.units import UnitSpec, import_units
 
 PASSWORD = "mat-khau-123"
 

@@ -7,8 +7,8 @@ import pytest
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Role, User, utcnow
-from quiz_engine.services import accounts
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.people import accounts
 from tests.conftest import PASSWORD
 
 NEW = "mot-cau-de-nho-2026"

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AuditEvent, Role, Round, utcnow
-from quiz_engine.services import admission, paper_pool
+from quiz_engine.services.taking import admission, paper_pool
 from quiz_engine.web import deps
 from tests import contest_fixture
 from tests.web.test_api import conforms

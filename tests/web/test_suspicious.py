@@ -8,8 +8,9 @@ from flask.testing import FlaskClient
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Role, User, utcnow
-from quiz_engine.services import audit, contests, registration
-from quiz_engine.services.registration import EntryChoice, PersonalDetails
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import audit, registration
+from quiz_engine.services.people.registration import EntryChoice, PersonalDetails
 from tests import contest_fixture
 from tests.unit.test_suspicious_accounts import play_by_question
 

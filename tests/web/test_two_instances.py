@@ -54,8 +54,10 @@ from quiz_engine.models import (
     User,
     utcnow,
 )
-from quiz_engine.services import accounts, attempt_state, leaderboards, paper_pool
-from quiz_engine.services.leaderboards import RoundKeys
+from quiz_engine.services.people import accounts
+from quiz_engine.services.results import leaderboards
+from quiz_engine.services.results.leaderboards import RoundKeys
+from quiz_engine.services.taking import attempt_state, paper_pool
 from tests import contest_fixture
 from tests.conftest import PASSWORD, TEST_DATABASE_URL
 

@@ -4,8 +4,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptItem, AuditEvent, Role, Round, RoundResult, VoidedQuestion, utcnow
-from quiz_engine.services import leaderboards, rankings
-from quiz_engine.services.leaderboards import RoundKeys
+from quiz_engine.services.results import leaderboards, rankings
+from quiz_engine.services.results.leaderboards import RoundKeys
 from tests import contest_fixture
 
 

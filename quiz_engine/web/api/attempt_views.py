@@ -9,8 +9,9 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.services import attempt_state, attempts, audit
-from quiz_engine.services.attempt_state import SaveResult
+from quiz_engine.services.people import audit
+from quiz_engine.services.taking import attempt_state, attempts
+from quiz_engine.services.taking.attempt_state import SaveResult
 from quiz_engine.web import answer_guard, attempt_flow, deps, rate_limits
 from quiz_engine.web.api.blueprint import api_login_required, bp, error
 from quiz_engine.web.api.serialise import paper_json, result_json

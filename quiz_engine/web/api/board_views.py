@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Round
-from quiz_engine.services import boards, leaderboards
+from quiz_engine.services.results import boards, leaderboards
 from quiz_engine.web import deps
 from quiz_engine.web.api.blueprint import api_login_required, bp
 from quiz_engine.web.api.serialise import iso

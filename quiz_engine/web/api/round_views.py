@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Round
-from quiz_engine.services.admission import QueuedError
+from quiz_engine.services.taking.admission import QueuedError
 from quiz_engine.web import attempt_flow, deps, rate_limits, start_gate
 from quiz_engine.web.api.blueprint import api_login_required, bp
 from quiz_engine.web.api.serialise import attempt_summary, round_json

@@ -8,7 +8,7 @@ from typing import Any
 from flask import url_for
 
 from quiz_engine.models import Attempt, Round
-from quiz_engine.services.attempts import AttemptResult, PaperView
+from quiz_engine.services.taking.attempts import AttemptResult, PaperView
 
 
 def iso(moment: datetime | None) -> str | None:

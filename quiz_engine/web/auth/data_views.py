@@ -9,7 +9,8 @@ from flask_login import login_required
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt
-from quiz_engine.services import attempt_state, audit, personal_data
+from quiz_engine.services.people import audit, personal_data
+from quiz_engine.services.taking import attempt_state
 from quiz_engine.web import deps
 from quiz_engine.web.auth.views import bp, signed_in_user
 

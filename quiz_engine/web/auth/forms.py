@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from quiz_engine.models import Contest, UnitKind
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.registration import EntryChoice, PersonalDetails
+from quiz_engine.services.people.registration import EntryChoice, PersonalDetails
 
 UNIT_KIND_LABELS = {
     UnitKind.PROVINCE: _l("Tỉnh"),

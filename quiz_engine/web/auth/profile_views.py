@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Registration, User
-from quiz_engine.services import registration
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.people import registration
 from quiz_engine.web import deps
 from quiz_engine.web.auth.forms import ChangePasswordForm, EntryForm, ProfileForm, offer_entry, show_error
 from quiz_engine.web.auth.views import (

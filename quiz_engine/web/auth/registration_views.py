@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest
-from quiz_engine.services import registration
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.people import registration
 from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.auth.forms import JoinForm, RegisterForm, offer_entry
 from quiz_engine.web.auth.views import (

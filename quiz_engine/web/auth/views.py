@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 
 from quiz_engine.extensions import db
 from quiz_engine.models import User, utcnow
-from quiz_engine.services import accounts, audit
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.people import accounts, audit
 from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.auth.forms import LoginForm, show_error
 from quiz_engine.web.navigation import safe_next

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from quiz_engine.services.certificates import MAX_TOP_N
+from quiz_engine.services.results.certificates import MAX_TOP_N
 
 
 class IssueForm(FlaskForm):

@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Certificate
-from quiz_engine.services import certificates
-from quiz_engine.services.names import mask_name
+from quiz_engine.services.people.names import mask_name
+from quiz_engine.services.results import certificates
 from quiz_engine.web.certificates.forms import VerifyForm
 
 bp = Blueprint("certificates", __name__)

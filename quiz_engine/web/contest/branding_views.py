@@ -1,6 +1,6 @@
 """A published contest's brand for its public pages: logo, banner and a stylesheet with its colour.
 
-The pages link these with ``?v=<version>`` (services/branding.py); a request carrying the current
+The pages link these with ``?v=<version>`` (services/organising/branding.py); a request carrying the current
 version may be cached for a year, anything else only for a few minutes.
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest
-from quiz_engine.services import branding
+from quiz_engine.services.organising import branding
 from quiz_engine.web.contest.views import bp
 
 YEAR = 365 * 24 * 3600

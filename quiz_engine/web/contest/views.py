@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round, User
-from quiz_engine.services import attempt_state, attempts, boards, standings
-from quiz_engine.services.admission import QueuedError
-from quiz_engine.services.attempts import NotRegisteredError
 from quiz_engine.services.errors import ConflictError
-from quiz_engine.services.names import mask_name
+from quiz_engine.services.people.names import mask_name
+from quiz_engine.services.results import boards, standings
+from quiz_engine.services.taking import attempt_state, attempts
+from quiz_engine.services.taking.admission import QueuedError
+from quiz_engine.services.taking.attempts import NotRegisteredError
 from quiz_engine.web import attempt_flow, deps, paper_page, rate_limits, start_gate
 from quiz_engine.web.contest.forms import AttemptActionForm
 

@@ -8,7 +8,8 @@ from flask.typing import ResponseReturnValue
 from quiz_engine import __version__
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import utcnow
-from quiz_engine.services import contests, health
+from quiz_engine.services import health
+from quiz_engine.services.organising import contests
 from quiz_engine.web.navigation import safe_next
 
 bp = Blueprint("main", __name__)

@@ -15,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from quiz_engine.extensions import db
-from quiz_engine.services import audit, audit_log
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.people import audit, audit_log
 from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.access import organizer_required, oversight
 from quiz_engine.web.organizer.blueprint import bp

@@ -13,7 +13,9 @@ from wtforms.fields.choices import SelectChoice
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Difficulty, QuestionBank
-from quiz_engine.services import audit, bank_workbooks, banks, pending_uploads, question_statistics
+from quiz_engine.services.catalogue import bank_workbooks, banks, pending_uploads
+from quiz_engine.services.people import audit
+from quiz_engine.services.results import question_statistics
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp

@@ -19,8 +19,9 @@ from wtforms.validators import Length, Optional
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest
-from quiz_engine.services import audit, branding
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising import branding
+from quiz_engine.services.people import audit
 from quiz_engine.web import deps
 from quiz_engine.web.access import contest_or_404, organizer_required
 from quiz_engine.web.organizer.blueprint import bp
@@ -37,7 +38,7 @@ _PREVIEW_RULES = (
 
 
 class BrandingForm(FlaskForm):
-    """Shape only; services/branding.py checks the colour's contrast and the images' contents."""
+    """Shape only; services/organising/branding.py checks the colour's contrast and the images' contents."""
 
     color_picker = ColorField(_l("Chọn màu"), validators=[Optional()])
     color = StringField(

@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Certificate, Round
-from quiz_engine.services import certificates
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.results import certificates
 from quiz_engine.web import deps
 from quiz_engine.web.access import ensure_manages, organizer_required, round_or_404
 from quiz_engine.web.certificates.forms import IssueForm

@@ -36,8 +36,8 @@ from quiz_engine.models import (
     Unit,
     UnitRanking,
 )
-from quiz_engine.services.contests import MixItem, RoundRules
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising.contests import MixItem, RoundRules
 from quiz_engine.web import deps
 
 GROUP_ROWS = 4

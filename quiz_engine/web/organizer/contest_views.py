@@ -9,8 +9,9 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, User
-from quiz_engine.services import audit, contests
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import audit
 from quiz_engine.web import deps
 from quiz_engine.web.access import admin_required, contest_or_404, managed_contests, organizer_required
 from quiz_engine.web.organizer import contest_forms

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Round
-from quiz_engine.services import charts, dashboard
+from quiz_engine.services.results import charts, dashboard
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp

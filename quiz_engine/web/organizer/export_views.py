@@ -19,7 +19,8 @@ from sqlalchemy.orm import undefer
 from quiz_engine.export_runner import runner
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import ExportJob
-from quiz_engine.services import audit, export_jobs, exports
+from quiz_engine.services.people import audit
+from quiz_engine.services.results import export_jobs, exports
 from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.access import ensure_manages, managed_contests, organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp

@@ -9,7 +9,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from quiz_engine.services.question_schema import LETTERS
+from quiz_engine.services.catalogue.question_schema import LETTERS
 
 NEW_BANK = "__new__"
 

@@ -9,9 +9,10 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Question
-from quiz_engine.services import audit, banks
+from quiz_engine.services.catalogue import banks
+from quiz_engine.services.catalogue.question_schema import COLUMNS, DIFFICULTY_VI, RawQuestion
 from quiz_engine.services.errors import ValidationError
-from quiz_engine.services.question_schema import COLUMNS, DIFFICULTY_VI, RawQuestion
+from quiz_engine.services.people import audit
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp

@@ -11,8 +11,10 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, Round
-from quiz_engine.services import audit, contests, paper_pool
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.organising import contests
+from quiz_engine.services.people import audit
+from quiz_engine.services.taking import paper_pool
 from quiz_engine.web import deps
 from quiz_engine.web.access import contest_or_404, organizer_required, round_or_404
 from quiz_engine.web.organizer import contest_forms

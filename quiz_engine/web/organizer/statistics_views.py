@@ -10,8 +10,8 @@ from flask_babel import format_decimal, format_number, format_percent, gettext
 from markupsafe import Markup
 
 from quiz_engine.extensions import db
-from quiz_engine.services import charts
-from quiz_engine.services import question_statistics as stats
+from quiz_engine.services.results import charts
+from quiz_engine.services.results import question_statistics as stats
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp

@@ -6,7 +6,7 @@ from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from quiz_engine.extensions import db
-from quiz_engine.services import suspicious
+from quiz_engine.services.people import suspicious
 from quiz_engine.web.access import contest_or_404, organizer_required
 from quiz_engine.web.organizer.blueprint import bp
 

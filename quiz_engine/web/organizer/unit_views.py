@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Unit
-from quiz_engine.services import audit, units
+from quiz_engine.services.organising import units
+from quiz_engine.services.people import audit
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp

@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db
 from quiz_engine.models import User
-from quiz_engine.services import password_resets
 from quiz_engine.services.errors import QuizError
+from quiz_engine.services.people import password_resets
 from quiz_engine.web import deps
 from quiz_engine.web.access import account_or_404, organizer_required, oversight
 from quiz_engine.web.organizer.blueprint import bp

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import VoidMode
-from quiz_engine.services import audit, scoring, voids
+from quiz_engine.services.people import audit
+from quiz_engine.services.results import scoring, voids
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required, round_or_404
 from quiz_engine.web.organizer.blueprint import bp

@@ -1,0 +1,1 @@
+"""Organising contests: contests, their rounds and rules, the contest spec, the unit tree, branding."""

@@ -1,0 +1,3 @@
+"""Results: leaderboards and rankings, standings, voids and rescoring, exports, certificates, statistics, the
+live dashboard.
+"""
