@@ -16,7 +16,7 @@ from quiz_engine.cli_group import quiz_cli
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Round, utcnow
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contest_spec, contests
 from quiz_engine.services.people import audit
 
 #: The spec's own time format, so what is printed can be pasted back into a spec.
@@ -52,8 +52,8 @@ def create_contest_command(spec: Path) -> None:
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"Tệp {spec.name} không phải văn bản UTF-8 (not UTF-8 text).") from exc
     try:
-        parsed = contests.load_contest_spec(text, timezone=current_app.config["TIMEZONE"])
-        contest = contests.create_contest_from_spec(db.session, parsed, now=now)
+        parsed = contest_spec.load_contest_spec(text, timezone=current_app.config["TIMEZONE"])
+        contest = contest_spec.create_contest_from_spec(db.session, parsed, now=now)
         audit.record(db.session, "contest.create", now=now, target=("contest", contest.id), slug=contest.slug)
         for round_ in contest.rounds:
             audit.record(db.session, "round.create", now=now, target=("round", round_.id), contest=contest.id)

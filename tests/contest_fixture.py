@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from quiz_engine.models import Contest, Registration, Round, Unit, UnitKind, utcnow
 from quiz_engine.services.catalogue import banks
 from quiz_engine.services.catalogue.question_schema import HEADERS_VI
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contests, rounds
 from quiz_engine.services.organising.units import UnitSpec, import_units
 from quiz_engine.services.people import accounts
 
@@ -166,21 +166,23 @@ def _contest_round(
     """A published contest on the bank, with one round open for a week."""
     contest = contests.create_contest(
         session,
-        slug=slug,
-        title=title,
+        slug,
+        contests.ContestDetails(
+            title=title,
+            groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
+            units=list(session.scalars(select(Unit))),
+        ),
         now=now,
-        groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
-        units=list(session.scalars(select(Unit))),
     )
-    return contests.add_round(
+    return rounds.add_round(
         session,
         contest,
-        contests.RoundRules(
+        rounds.RoundRules(
             title="Tuần 1",
             opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(days=7),
             time_limit_seconds=time_limit,
-            mix=[contests.MixItem("bank", per_paper)],
+            mix=[rounds.MixItem("bank", per_paper)],
             **rules,  # type: ignore[arg-type]
         ),
         now=now,

@@ -23,7 +23,7 @@ from quiz_engine.models import (
     User,
     utcnow,
 )
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contests, rounds
 from quiz_engine.services.people import accounts, personal_data
 from quiz_engine.services.results import certificates, rankings, standings
 from quiz_engine.services.taking import attempt_state
@@ -58,21 +58,19 @@ class World:
             now = utcnow()
             other = contests.create_contest(
                 db.session,
-                slug="thi-2",
-                title="Cuộc thi 2",
+                "thi-2",
+                contests.ContestDetails(title="Cuộc thi 2", groups=[], units=list(db.session.scalars(select(Unit)))),
                 now=now,
-                groups=[],
-                units=list(db.session.scalars(select(Unit))),
             )
-            self.other_round = contests.add_round(
+            self.other_round = rounds.add_round(
                 db.session,
                 other,
-                contests.RoundRules(
+                rounds.RoundRules(
                     title="Tuần 1",
                     opens_at=now - timedelta(hours=1),
                     closes_at=now + timedelta(days=7),
                     time_limit_seconds=600,
-                    mix=[contests.MixItem("bank", 5)],
+                    mix=[rounds.MixItem("bank", 5)],
                 ),
                 now=now,
             ).id

@@ -6,7 +6,19 @@ import enum
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quiz_engine.extensions import db
@@ -192,8 +204,14 @@ class Round(TimestampMixin, db.Model):
         back_populates="round", cascade="all, delete-orphan", order_by="RoundMixItem.id"
     )
 
+    @hybrid_method
     def is_open(self, now: datetime) -> bool:
+        """Whether contestants may start now; on the class, the same test as a SQL condition."""
         return self.open_between(self.opens_at, self.closes_at, now)
+
+    @is_open.expression
+    def _is_open_sql(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(cls.opens_at <= now, cls.closes_at > now)
 
     @staticmethod
     def open_between(opens_at: datetime, closes_at: datetime, now: datetime) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from quiz_engine.models import Contest, PredictionKind, Role, Unit, User
 from quiz_engine.services.catalogue import banks
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.organising import contests, units
+from quiz_engine.services.organising import contests, rounds, units
 from quiz_engine.services.people import accounts
 
 DEMO_CONTEST_SLUG = "demo-chuyen-doi-so-2025"
@@ -99,32 +99,30 @@ def _create_demo_contest(session: Session, now: datetime, tz: ZoneInfo) -> None:
     organizer = session.scalar(select(User).where(User.email == DEMO_ORGANIZER_EMAIL))
     contest = contests.create_contest(
         session,
-        slug=DEMO_CONTEST_SLUG,
-        title="Cuộc thi trực tuyến tìm hiểu về chuyển đổi số và Nghị quyết 57-NQ/TW (demo)",
-        description=(
-            "Hưởng ứng Ngày Chuyển đổi số quốc gia 10/10. Cuộc thi dành cho cán bộ, công chức, "
-            "viên chức, người lao động và Nhân dân trong tỉnh. Đây là dữ liệu demo."
-        ),
-        rules_html=(
-            "<p>Mỗi đợt thi gồm 10 câu hỏi trắc nghiệm và 1 câu hỏi dự đoán, làm trong 10 phút.</p>"
+        DEMO_CONTEST_SLUG,
+        contests.ContestDetails(
+            title="Cuộc thi trực tuyến tìm hiểu về chuyển đổi số và Nghị quyết 57-NQ/TW (demo)",
+            description="Hưởng ứng Ngày Chuyển đổi số quốc gia 10/10. Cuộc thi dành cho cán bộ, công chức, "
+            "viên chức, người lao động và Nhân dân trong tỉnh. Đây là dữ liệu demo.",
+            rules_html="<p>Mỗi đợt thi gồm 10 câu hỏi trắc nghiệm và 1 câu hỏi dự đoán, làm trong 10 phút.</p>"
             "<p>Mỗi người được thi tối đa 3 lượt mỗi đợt; lượt có kết quả cao nhất được tính.</p>"
             "<p>Xếp hạng theo số câu đúng, rồi dự đoán gần nhất, rồi thời gian làm bài ngắn nhất, "
-            "rồi thời điểm nộp bài sớm nhất.</p>"
+            "rồi thời điểm nộp bài sớm nhất.</p>",
+            groups=[("can-bo", "Cán bộ, công chức, viên chức, người lao động"), ("nhan-dan", "Nhân dân")],
+            units=list(session.scalars(select(Unit).where(Unit.is_sample.is_(True)))),
         ),
-        groups=[("can-bo", "Cán bộ, công chức, viên chức, người lao động"), ("nhan-dan", "Nhân dân")],
-        units=list(session.scalars(select(Unit).where(Unit.is_sample.is_(True)))),
         now=now,
     )
     if organizer is not None:
         contest.organizers.append(organizer)
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     week1_open = local_midnight - timedelta(days=1)
-    mix = [contests.MixItem("chuyen-doi-so", 5), contests.MixItem("nghi-quyet-57", 5)]
+    mix = [rounds.MixItem("chuyen-doi-so", 5), rounds.MixItem("nghi-quyet-57", 5)]
     for number, opens in ((1, week1_open), (2, week1_open + timedelta(days=7))):
-        contests.add_round(
+        rounds.add_round(
             session,
             contest,
-            contests.RoundRules(
+            rounds.RoundRules(
                 title=f"Tuần {number}",
                 opens_at=opens,
                 closes_at=opens + timedelta(days=7),
@@ -136,10 +134,10 @@ def _create_demo_contest(session: Session, now: datetime, tz: ZoneInfo) -> None:
             ),
             now=now,
         )
-    contests.add_round(
+    rounds.add_round(
         session,
         contest,
-        contests.RoundRules(
+        rounds.RoundRules(
             title="Luyện tập",
             opens_at=week1_open,
             closes_at=week1_open + timedelta(days=28),

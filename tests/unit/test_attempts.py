@@ -12,7 +12,7 @@ from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Question, ut
 from quiz_engine.services.catalogue import banks
 from quiz_engine.services.catalogue.question_schema import RawQuestion
 from quiz_engine.services.errors import ConflictError, NotFoundError
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import rounds
 from quiz_engine.services.taking import attempt_state, attempts
 from quiz_engine.services.taking.attempt_state import SaveResult
 from tests import contest_fixture
@@ -267,15 +267,15 @@ def test_another_round_in_progress_blocks_a_start(session, redis_client) -> None
     now = utcnow()
     setup = contest_fixture.build(session, now=now)
     _start(session, setup, redis_client, now)
-    other = contests.add_round(
+    other = rounds.add_round(
         session,
         setup.contest,
-        contests.RoundRules(
+        rounds.RoundRules(
             title="Luyện tập",
             opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(days=1),
             time_limit_seconds=300,
-            mix=[contests.MixItem("bank", 3)],
+            mix=[rounds.MixItem("bank", 3)],
             is_practice=True,
         ),
         now=now,

@@ -22,8 +22,8 @@ from quiz_engine.models import (
 )
 from quiz_engine.services.catalogue import banks
 from quiz_engine.services.errors import ConflictError, ValidationError
-from quiz_engine.services.organising import contests
-from quiz_engine.services.organising.contests import MixItem, RoundRules
+from quiz_engine.services.organising import contest_spec, contests, rounds, units
+from quiz_engine.services.organising.rounds import MixItem, RoundRules
 from quiz_engine.services.organising.units import UnitSpec, import_units
 from quiz_engine.services.people import accounts
 from tests.contest_fixture import bank_csv
@@ -41,11 +41,9 @@ def _contest(session, **kwargs):  # type: ignore[no-untyped-def]
     _bank(session)
     return contests.create_contest(
         session,
-        slug="thi",
-        title="Cuộc thi",
+        "thi",
+        contests.ContestDetails(title="Cuộc thi", groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")], **kwargs),
         now=NOW,
-        groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")],
-        **kwargs,
     )
 
 
@@ -100,15 +98,17 @@ def test_create_contest_sanitises_rules_and_checks_slug_and_groups(session) -> N
     contest = _contest(session, rules_html="<p>Luật<script>x</script></p>", published=False)
     assert contest.rules_html == "<p>Luật</p>" and [g.code for g in contest.groups] == ["can-bo", "nhan-dan"]
     with pytest.raises(ConflictError):
-        contests.create_contest(session, slug="thi", title="Khác", now=NOW)
+        contests.create_contest(session, "thi", contests.ContestDetails(title="Khác"), now=NOW)
     with pytest.raises(ValidationError) as bad_slug:
-        contests.create_contest(session, slug="Thi Mới", title="Khác", now=NOW)
+        contests.create_contest(session, "Thi Mới", contests.ContestDetails(title="Khác"), now=NOW)
     assert bad_slug.value.field == "slug"
     with pytest.raises(ValidationError) as twin_groups:
-        contests.create_contest(session, slug="thi-2", title="Khác", now=NOW, groups=[("a", "A"), ("a", "B")])
+        contests.create_contest(
+            session, "thi-2", contests.ContestDetails(title="Khác", groups=[("a", "A"), ("a", "B")]), now=NOW
+        )
     assert twin_groups.value.field == "groups"
     with pytest.raises(ValidationError):
-        contests.create_contest(session, slug="thi-3", title="Khác", now=NOW, groups=[("a", "")])
+        contests.create_contest(session, "thi-3", contests.ContestDetails(title="Khác", groups=[("a", "")]), now=NOW)
 
 
 # --- Round rules -----------------------------------------------------------------------------------
@@ -118,14 +118,14 @@ def test_a_mix_the_banks_cannot_fill_is_refused_and_nothing_is_added(session) ->
     contest = _contest(session)
     session.commit()
     with pytest.raises(ValidationError) as exc:
-        contests.add_round(session, contest, _rules(mix=[MixItem("bank", 13)]), now=NOW)
+        rounds.add_round(session, contest, _rules(mix=[MixItem("bank", 13)]), now=NOW)
     assert exc.value.field == "mix" and "cần 13, chỉ còn 12" in exc.value.vi
     session.rollback()
     with pytest.raises(ValidationError, match="Mức độ 'rất khó'"):
-        contests.add_round(session, contest, _rules(mix=[MixItem("bank", 1, difficulty="rất khó")]), now=NOW)
+        rounds.add_round(session, contest, _rules(mix=[MixItem("bank", 1, difficulty="rất khó")]), now=NOW)
     session.rollback()
     with pytest.raises(ValidationError, match="Không có ngân hàng"):
-        contests.add_round(session, contest, _rules(mix=[MixItem("khong-co", 1)]), now=NOW)
+        rounds.add_round(session, contest, _rules(mix=[MixItem("khong-co", 1)]), now=NOW)
     session.rollback()
     assert _count(session, Round) == 0 and _count(session, RoundMixItem) == 0
 
@@ -133,10 +133,10 @@ def test_a_mix_the_banks_cannot_fill_is_refused_and_nothing_is_added(session) ->
 def test_group_mix_is_checked_on_its_own(session) -> None:
     contest = _contest(session)
     mix = [MixItem("bank", 10), MixItem("bank", 12, group_code="can-bo")]
-    round_ = contests.add_round(session, contest, _rules(mix=mix), now=NOW)
+    round_ = rounds.add_round(session, contest, _rules(mix=mix), now=NOW)
     assert round_.question_count(contest.groups[0].id) == 12 and round_.question_count() == 10
     with pytest.raises(ValidationError, match="Không có nhóm"):
-        contests.add_round(session, contest, _rules(mix=[MixItem("bank", 1, group_code="khac")]), now=NOW)
+        rounds.add_round(session, contest, _rules(mix=[MixItem("bank", 1, group_code="khac")]), now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -150,26 +150,26 @@ def test_group_mix_is_checked_on_its_own(session) -> None:
 def test_tie_break_order_must_start_with_correct_answers_and_not_repeat(session, order) -> None:  # type: ignore[no-untyped-def]
     contest = _contest(session)
     with pytest.raises(ValidationError) as exc:
-        contests.add_round(session, contest, _rules(tie_breaks=order), now=NOW)
+        rounds.add_round(session, contest, _rules(tie_breaks=order), now=NOW)
     assert exc.value.field == "tie_breaks"
 
 
 def test_a_custom_tie_break_order_is_stored_in_order(session) -> None:
     contest = _contest(session)
     order = [TieBreak.CORRECT, TieBreak.DURATION, TieBreak.PREDICTION]
-    round_ = contests.add_round(
+    round_ = rounds.add_round(
         session,
         contest,
         _rules(tie_breaks=order, prediction_kind=PredictionKind.ALL_CORRECT, prediction_prompt=" Bao nhiêu? "),
         now=NOW,
     )
     assert round_.tie_breaks == ["correct", "duration", "prediction"] and round_.prediction_prompt == "Bao nhiêu?"
-    assert contests.rules_of(session, round_).tie_breaks == order
+    assert rounds.rules_of(session, round_).tie_breaks == order
 
 
 def test_practice_rounds_are_unlimited_and_ask_no_prediction(session) -> None:
     contest = _contest(session)
-    round_ = contests.add_round(
+    round_ = rounds.add_round(
         session,
         contest,
         _rules(
@@ -205,20 +205,20 @@ def test_practice_rounds_are_unlimited_and_ask_no_prediction(session) -> None:
 def test_round_rules_are_checked(session, changes, field) -> None:  # type: ignore[no-untyped-def]
     contest = _contest(session)
     with pytest.raises(ValidationError) as exc:
-        contests.add_round(session, contest, _rules(**changes), now=NOW)
+        rounds.add_round(session, contest, _rules(**changes), now=NOW)
     assert exc.value.field == field
 
 
 def test_a_frozen_leaderboard_keeps_its_freeze_time_and_others_drop_it(session) -> None:
     contest = _contest(session)
     freeze = NOW + timedelta(days=7)
-    frozen = contests.add_round(
+    frozen = rounds.add_round(
         session,
         contest,
         _rules(leaderboard_visibility=LeaderboardVisibility.FROZEN, leaderboard_frozen_at=freeze),
         now=NOW,
     )
-    live = contests.add_round(session, contest, _rules(title="Tuần 2", leaderboard_frozen_at=freeze), now=NOW)
+    live = rounds.add_round(session, contest, _rules(title="Tuần 2", leaderboard_frozen_at=freeze), now=NOW)
     assert frozen.leaderboard_frozen_at == freeze and live.leaderboard_frozen_at is None
     assert (frozen.number, live.number) == (1, 2)
 
@@ -228,7 +228,7 @@ def test_a_frozen_leaderboard_keeps_its_freeze_time_and_others_drop_it(session) 
 
 def test_a_round_without_attempts_can_change_everything(session) -> None:
     contest = _contest(session)
-    round_ = contests.add_round(session, contest, _rules(), now=NOW)
+    round_ = rounds.add_round(session, contest, _rules(), now=NOW)
     session.commit()
     later = NOW + timedelta(hours=1)
     new = _rules(
@@ -238,33 +238,33 @@ def test_a_round_without_attempts_can_change_everything(session) -> None:
         counting_policy=CountingPolicy.LAST,
         tie_breaks=[TieBreak.CORRECT, TieBreak.SUBMITTED_AT],
     )
-    changed = contests.update_round(session, round_, new, now=later)
+    changed = rounds.update_round(session, round_, new, now=later)
     session.commit()
     assert set(changed) == {"title", "mix", "max_attempts", "counting_policy", "tie_breaks"}
     assert round_.updated_at == later and round_.question_count() == 3
     assert round_.question_count(contest.groups[1].id) == 4
-    assert contests.rules_of(session, round_).mix == (
+    assert rounds.rules_of(session, round_).mix == (
         MixItem("bank", 3, None, "easy", None),
         MixItem("bank", 4, None, None, "nhan-dan"),
     )
-    assert contests.update_round(session, round_, contests.rules_of(session, round_), now=later) == []
+    assert rounds.update_round(session, round_, rounds.rules_of(session, round_), now=later) == []
 
 
 def test_an_unfillable_edit_is_refused_and_changes_nothing(session) -> None:
     contest = _contest(session)
-    round_ = contests.add_round(session, contest, _rules(), now=NOW)
+    round_ = rounds.add_round(session, contest, _rules(), now=NOW)
     session.commit()
     with pytest.raises(ValidationError, match="Không đủ câu hỏi"):
-        contests.update_round(session, round_, _rules(title="Mới", mix=[MixItem("bank", 50)]), now=NOW)
+        rounds.update_round(session, round_, _rules(title="Mới", mix=[MixItem("bank", 50)]), now=NOW)
     session.rollback()
     assert round_.title == "Tuần 1" and round_.question_count() == 5
 
 
 def test_after_an_attempt_only_title_close_leaderboard_and_reveal_may_change(session) -> None:
     contest = _contest(session)
-    round_ = contests.add_round(session, contest, _rules(), now=NOW)
+    round_ = rounds.add_round(session, contest, _rules(), now=NOW)
     _attempt(session, round_)
-    assert contests.has_attempts(session, round_)
+    assert rounds.has_attempts(session, round_)
     for frozen in (
         {"mix": [MixItem("bank", 6)]},
         {"time_limit_seconds": 900},
@@ -273,7 +273,7 @@ def test_after_an_attempt_only_title_close_leaderboard_and_reveal_may_change(ses
         {"max_attempts": 1},
     ):
         with pytest.raises(ConflictError):
-            contests.update_round(session, round_, _rules(**frozen), now=NOW)
+            rounds.update_round(session, round_, _rules(**frozen), now=NOW)
         session.rollback()
     assert round_.time_limit_seconds == 600 and round_.question_count() == 5 and round_.max_attempts is None
     freeze = NOW + timedelta(days=5)
@@ -285,23 +285,23 @@ def test_after_an_attempt_only_title_close_leaderboard_and_reveal_may_change(ses
         reveal_answers_after_close=False,
         prize_quotas=[{"label": "Giải Đặc biệt", "count": 1}, {"label": "Giải Nhất", "count": 3}],
     )
-    changed = contests.update_round(session, round_, allowed, now=NOW)
+    changed = rounds.update_round(session, round_, allowed, now=NOW)
     session.commit()
-    assert sorted(changed) == sorted(contests.EDITABLE_AFTER_START)
+    assert sorted(changed) == sorted(rounds.EDITABLE_AFTER_START)
     assert round_.prize_quotas == [{"label": "Giải Đặc biệt", "count": 1}, {"label": "Giải Nhất", "count": 3}]
     bad = replace(allowed, prize_quotas=[{"label": "", "count": 2}])
     with pytest.raises(ValidationError) as err:
-        contests.update_round(session, round_, bad, now=NOW)
+        rounds.update_round(session, round_, bad, now=NOW)
     assert err.value.field == "prize_quotas"
     assert round_.closes_at == NOW + timedelta(days=9) and round_.leaderboard_frozen_at == freeze
 
 
 def test_after_an_attempt_the_close_cannot_move_into_the_past(session) -> None:
     contest = _contest(session)
-    round_ = contests.add_round(session, contest, _rules(opens_at=NOW - timedelta(days=2)), now=NOW)
+    round_ = rounds.add_round(session, contest, _rules(opens_at=NOW - timedelta(days=2)), now=NOW)
     _attempt(session, round_)
     with pytest.raises(ValidationError) as exc:
-        contests.update_round(
+        rounds.update_round(
             session, round_, _rules(opens_at=NOW - timedelta(days=2), closes_at=NOW - timedelta(hours=1)), now=NOW
         )
     assert exc.value.field == "closes_at"
@@ -311,12 +311,12 @@ def test_after_an_attempt_the_close_cannot_move_into_the_past(session) -> None:
 
 def test_delete_round_only_without_attempts(session) -> None:
     contest = _contest(session)
-    first = contests.add_round(session, contest, _rules(), now=NOW)
-    second = contests.add_round(session, contest, _rules(title="Tuần 2"), now=NOW)
+    first = rounds.add_round(session, contest, _rules(), now=NOW)
+    second = rounds.add_round(session, contest, _rules(title="Tuần 2"), now=NOW)
     _attempt(session, first)
     with pytest.raises(ConflictError):
-        contests.delete_round(session, first)
-    contests.delete_round(session, second)
+        rounds.delete_round(session, first)
+    rounds.delete_round(session, second)
     session.commit()
     assert [r.title for r in session.scalars(select(Round))] == ["Tuần 1"]
     assert _count(session, RoundMixItem) == 1 and [r.title for r in contest.rounds] == ["Tuần 1"]
@@ -335,28 +335,28 @@ def _units(session) -> None:  # type: ignore[no-untyped-def]
 
 def test_units_in_tree_order_and_all_under_a_parent(session) -> None:
     _units(session)
-    tree = [(u.code, depth) for u, depth in contests.unit_tree(session)]
+    tree = [(u.code, depth) for u, depth in units.unit_tree(session)]
     assert tree == [("S", 0), ("T", 0), ("H1", 1), ("X2", 2), ("X1", 2)]
-    by_code = {u.code: u for u, _ in contests.unit_tree(session)}
-    assert {u.code for u in contests.choose_units(session, [], by_code["H1"].id)} == {"H1", "X1", "X2"}
-    assert {u.code for u in contests.choose_units(session, [by_code["S"].id])} == {"S"}
+    by_code = {u.code: u for u, _ in units.unit_tree(session)}
+    assert {u.code for u in units.choose_units(session, [], by_code["H1"].id)} == {"H1", "X1", "X2"}
+    assert {u.code for u in units.choose_units(session, [by_code["S"].id])} == {"S"}
     with pytest.raises(ValidationError):
-        contests.choose_units(session, [9999])
+        units.choose_units(session, [9999])
     with pytest.raises(ValidationError, match="ZZ"):
-        contests.units_by_codes(session, ["X1", "ZZ"])
+        units.units_by_codes(session, ["X1", "ZZ"])
 
 
 def test_update_contest_syncs_groups_by_code_and_keeps_used_ones(session) -> None:
     _units(session)
-    units = contests.units_by_codes(session, ["X1", "X2"])
-    contest = _contest(session, units=units)
+    picked = units.units_by_codes(session, ["X1", "X2"])
+    contest = _contest(session, units=picked)
     user = accounts.create_user(session, full_name="A", email="a@example.vn", password="mat-khau-123", now=NOW)
     session.add(
         Registration(
             contest_id=contest.id,
             user_id=user.id,
             group_id=contest.groups[1].id,
-            unit_id=units[0].id,
+            unit_id=picked[0].id,
             registered_at=NOW,
         )
     )
@@ -364,10 +364,12 @@ def test_update_contest_syncs_groups_by_code_and_keeps_used_ones(session) -> Non
     changed = contests.update_contest(
         session,
         contest,
-        title="Cuộc thi mới",
-        rules_html="Thể lệ",
-        groups=[("nhan-dan", "Nhân dân cả tỉnh"), ("hoc-sinh", "Học sinh")],
-        units=units,
+        contests.ContestDetails(
+            title="Cuộc thi mới",
+            rules_html="Thể lệ",
+            groups=[("nhan-dan", "Nhân dân cả tỉnh"), ("hoc-sinh", "Học sinh")],
+            units=picked,
+        ),
         now=NOW,
     )
     session.commit()
@@ -377,11 +379,18 @@ def test_update_contest_syncs_groups_by_code_and_keeps_used_ones(session) -> Non
         ("hoc-sinh", "Học sinh", 1),
     ]
     with pytest.raises(ValidationError) as used_group:
-        contests.update_contest(session, contest, title="X", groups=[("hoc-sinh", "Học sinh")], units=units, now=NOW)
+        contests.update_contest(
+            session,
+            contest,
+            contests.ContestDetails(title="X", groups=[("hoc-sinh", "Học sinh")], units=picked),
+            now=NOW,
+        )
     assert used_group.value.field == "groups"
     session.rollback()
     with pytest.raises(ValidationError) as used_unit:
-        contests.update_contest(session, contest, title="X", groups=[("nhan-dan", "N")], units=units[1:], now=NOW)
+        contests.update_contest(
+            session, contest, contests.ContestDetails(title="X", groups=[("nhan-dan", "N")], units=picked[1:]), now=NOW
+        )
     assert used_unit.value.field == "units"
     session.rollback()
     assert contest.title == "Cuộc thi mới" and len(contest.units) == 2 and len(contest.groups) == 2
@@ -391,7 +400,7 @@ def test_update_contest_syncs_groups_by_code_and_keeps_used_ones(session) -> Non
 
 
 def test_the_example_spec_parses_with_local_times() -> None:
-    spec = contests.load_contest_spec(EXAMPLE.read_text(encoding="utf-8"))
+    spec = contest_spec.load_contest_spec(EXAMPLE.read_text(encoding="utf-8"))
     assert spec.slug == "chuyen-doi-so-2026" and spec.unit_codes is None and not spec.published
     assert spec.groups == [("can-bo", "Cán bộ, công chức, viên chức, người lao động"), ("nhan-dan", "Nhân dân")]
     week1, week2, practice = spec.rounds
@@ -429,12 +438,12 @@ def test_the_example_spec_parses_with_local_times() -> None:
 )
 def test_spec_errors_name_where_the_problem_is(text: str, message: str) -> None:
     with pytest.raises(ValidationError) as exc:
-        contests.load_contest_spec(text)
+        contest_spec.load_contest_spec(text)
     assert message in exc.value.vi
 
 
 def test_spec_accepts_vietnamese_difficulty_and_toml_datetimes() -> None:
-    spec = contests.load_contest_spec(
+    spec = contest_spec.load_contest_spec(
         'slug = "a"\ntitle = "T"\nunits = { under = "T" }\n[[rounds]]\ntitle = "R"\n'
         "opens = 2026-12-01T08:00:00\ncloses = 2026-12-02T08:00:00+07:00\ntime_limit_minutes = 5\n"
         '[[rounds.mix]]\nbank = "b"\ncount = 2\ndifficulty = "Trung bình"\ntopic = "Đề án 06"'
@@ -451,14 +460,14 @@ def test_a_spec_is_created_whole_or_not_at_all(session) -> None:
     _units(session)
     session.commit()
     text = EXAMPLE.read_text(encoding="utf-8")
-    contest = contests.create_contest_from_spec(session, contests.load_contest_spec(text), now=utcnow())
+    contest = contest_spec.create_contest_from_spec(session, contest_spec.load_contest_spec(text), now=utcnow())
     assert [r.title for r in contest.rounds] == ["Tuần 1", "Tuần 2", "Luyện tập"] and len(contest.units) == 5
     session.rollback()
     broken = text.replace('slug = "chuyen-doi-so-2026"', 'slug = "khac"').replace(
         "2026-12-14 08:00", "2026-12-20 08:00"
     )
     with pytest.raises(ValidationError, match=r"^Đợt 2 \(Tuần 2\): Bảng xếp hạng đóng băng") as exc:
-        contests.create_contest_from_spec(session, contests.load_contest_spec(broken), now=utcnow())
+        contest_spec.create_contest_from_spec(session, contest_spec.load_contest_spec(broken), now=utcnow())
     assert exc.value.field == "leaderboard_frozen_at"
     session.rollback()
     assert _count(session, Contest) == 0 and _count(session, Round) == 0

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, Contest, Difficulty, Question, QuestionVersion, Round, utcnow
 from quiz_engine.services.catalogue import banks
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import rounds
 from quiz_engine.services.taking import attempts, paper_pool, papers
 from tests import contest_fixture
 
@@ -93,13 +93,13 @@ def test_papers_drawn_ahead_obey_each_groups_mix(session, redis_client) -> None:
     bank = banks.get_or_create_bank(session, "mixed", "Trộn")
     banks.import_file(session, bank, "mixed.csv", _mixed_bank_csv(), now=utcnow())
     mix = [
-        contests.MixItem("mixed", 2, topic="T1", difficulty="hard"),
-        contests.MixItem("mixed", 3, topic="T1"),
-        contests.MixItem("mixed", 2, topic="T2"),
-        contests.MixItem("mixed", 4, difficulty="medium", group_code="can-bo"),
+        rounds.MixItem("mixed", 2, topic="T1", difficulty="hard"),
+        rounds.MixItem("mixed", 3, topic="T1"),
+        rounds.MixItem("mixed", 2, topic="T2"),
+        rounds.MixItem("mixed", 4, difficulty="medium", group_code="can-bo"),
     ]
-    rules = contests.rules_of(session, setup.round)
-    contests.update_round(session, setup.round, replace(rules, mix=tuple(mix)), now=utcnow())
+    rules = rounds.rules_of(session, setup.round)
+    rounds.update_round(session, setup.round, replace(rules, mix=tuple(mix)), now=utcnow())
     session.commit()
     report = _prepare(session, redis_client, setup.round, count=30)
     assert (report.added, report.ready, report.target) == (60, 60, 60)
@@ -219,9 +219,9 @@ def test_a_paper_with_an_edited_question_is_discarded(session, redis_client) -> 
 def test_a_question_moved_to_another_topic_makes_its_papers_stale(session, redis_client) -> None:
     """Topic and difficulty are not part of a version: the check compares them with the mix item."""
     setup = contest_fixture.build(session, per_paper=12)
-    rules = contests.rules_of(session, setup.round)
-    mix = (contests.MixItem("bank", 12, topic="Chung"),)
-    contests.update_round(session, setup.round, replace(rules, mix=mix), now=utcnow())
+    rules = rounds.rules_of(session, setup.round)
+    mix = (rounds.MixItem("bank", 12, topic="Chung"),)
+    rounds.update_round(session, setup.round, replace(rules, mix=mix), now=utcnow())
     session.commit()
     _prepare(session, redis_client, setup.round, count=1)
     session.execute(Question.__table__.update().where(Question.code == "Q005").values(topic="Khác"))
@@ -247,8 +247,8 @@ def test_editing_the_mix_leaves_the_old_papers_behind(session, redis_client) -> 
     setup = contest_fixture.build(session, per_paper=5)
     _prepare(session, redis_client, setup.round, count=5)
     old = _pool(setup.round)
-    rules = contests.rules_of(session, setup.round)
-    contests.update_round(session, setup.round, replace(rules, mix=(contests.MixItem("bank", 4),)), now=utcnow())
+    rules = rounds.rules_of(session, setup.round)
+    rounds.update_round(session, setup.round, replace(rules, mix=(rounds.MixItem("bank", 4),)), now=utcnow())
     session.commit()
     assert _pool(setup.round).list_key != old.list_key
     assert paper_pool.take_paper(session, redis_client, PREFIX, setup.round, None) is None
@@ -272,14 +272,14 @@ def test_targets_follow_registrations_within_bounds() -> None:
 def test_maintenance_tops_up_due_rounds_soonest_first_in_bounded_batches(session, redis_client) -> None:
     now = utcnow()
     setup = contest_fixture.build(session, now=now, per_paper=5)
-    rules = contests.rules_of(session, setup.round)
-    soon = contests.add_round(
+    rules = rounds.rules_of(session, setup.round)
+    soon = rounds.add_round(
         session,
         setup.contest,
         replace(rules, title="Tuần 2", opens_at=now + timedelta(minutes=30), closes_at=now + timedelta(days=8)),
         now=now,
     )
-    later = contests.add_round(
+    later = rounds.add_round(
         session,
         setup.contest,
         replace(rules, title="Tuần 3", opens_at=now + timedelta(hours=2), closes_at=now + timedelta(days=9)),

@@ -46,12 +46,14 @@ def _contest(session: Session, slug: str = "thi", *, published: bool = True, wit
     units = list(session.scalars(select(Unit).where(Unit.code.in_(["X1", "P2"])).order_by(Unit.code)))
     contest = contests.create_contest(
         session,
-        slug=slug,
-        title=f"Cuộc thi {slug}",
+        slug,
+        contests.ContestDetails(
+            title=f"Cuộc thi {slug}",
+            groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")] if with_lists else [],
+            units=units if with_lists else [],
+            published=published,
+        ),
         now=NOW,
-        groups=[("can-bo", "Cán bộ"), ("nhan-dan", "Nhân dân")] if with_lists else [],
-        units=units if with_lists else [],
-        published=published,
     )
     session.commit()
     return contest

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from quiz_engine.models import Attempt, AttemptStatus, StandingsMode, Unit, UnitKind, UnitRanking, utcnow
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contests, rounds
 from quiz_engine.services.organising.units import UnitSpec, import_units
 from quiz_engine.services.people import accounts
 from quiz_engine.services.results import standings
@@ -26,15 +26,15 @@ def world(session):  # type: ignore[no-untyped-def]
     units = {u.code: u for u in session.scalars(select(Unit))}
     built.contest.units = list(units.values())
     now = utcnow()
-    second = contests.add_round(
+    second = rounds.add_round(
         session,
         built.contest,
-        contests.RoundRules(
+        rounds.RoundRules(
             title="Tuần 2",
             opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(days=7),
             time_limit_seconds=600,
-            mix=[contests.MixItem("bank", 10)],
+            mix=[rounds.MixItem("bank", 10)],
         ),
         now=now,
     )
@@ -105,18 +105,22 @@ def test_unit_standings_threshold_and_formulas(session, world) -> None:
 def test_unit_prize_rules_are_checked_and_stored(session, world) -> None:
     contest = world[0]
     with pytest.raises(contests.ValidationError) as err:
-        contests.update_contest(session, contest, title=contest.title, now=utcnow(), unit_min_participation_pct=120)
+        contests.update_contest(
+            session, contest, contests.ContestDetails(title=contest.title, unit_min_participation_pct=120), now=utcnow()
+        )
     assert err.value.field == "unit_min_participation_pct"
     contests.update_contest(
         session,
         contest,
-        title=contest.title,
+        contests.ContestDetails(
+            title=contest.title,
+            units=contest.units,
+            groups=[(g.code, g.name) for g in contest.groups],
+            unit_ranking=UnitRanking.WEIGHTED,
+            unit_min_participation_pct=30,
+            unit_participation_weight_pct=70,
+        ),
         now=utcnow(),
-        units=contest.units,
-        groups=[(g.code, g.name) for g in contest.groups],
-        unit_ranking=UnitRanking.WEIGHTED,
-        unit_min_participation_pct=30,
-        unit_participation_weight_pct=70,
     )
     assert (contest.unit_ranking, contest.unit_min_participation_pct, contest.unit_participation_weight_pct) == (
         UnitRanking.WEIGHTED,

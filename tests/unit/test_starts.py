@@ -22,7 +22,7 @@ from quiz_engine.models import (
     utcnow,
 )
 from quiz_engine.services.catalogue import banks
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import rounds
 from quiz_engine.services.people import audit
 from quiz_engine.services.results import leaderboards
 from quiz_engine.services.taking import attempt_state, attempts, paper_pool, starts
@@ -138,8 +138,8 @@ def _not_registered(session, redis_client, setup) -> None:  # type: ignore[no-un
 
 
 def _all_used(session, redis_client, setup) -> None:  # type: ignore[no-untyped-def]
-    rules = contests.rules_of(session, setup.round)
-    contests.update_round(session, setup.round, replace(rules, max_attempts=1), now=utcnow())
+    rules = rounds.rules_of(session, setup.round)
+    rounds.update_round(session, setup.round, replace(rules, max_attempts=1), now=utcnow())
     attempt = attempts.start_attempt(session, round_=setup.round, user_id=setup.user_id, now=utcnow(), tz=TZ)
     session.commit()
     attempts.submit_attempt(session, redis_client, PREFIX, attempt, now=utcnow(), sent_answers={})
@@ -228,9 +228,9 @@ def test_stale_papers_are_discarded_never_handed_out(session, redis_client) -> N
 def test_a_stale_paper_writes_nothing_and_the_next_good_one_is_used(session, redis_client, change) -> None:
     """The quick start checks a paper in the statement that writes it: a stale one leaves no row behind."""
     setup = contest_fixture.build(session, questions=13, per_paper=12)
-    rules = contests.rules_of(session, setup.round)
-    contests.update_round(
-        session, setup.round, replace(rules, mix=(contests.MixItem("bank", 12, topic="Chung"),)), now=utcnow()
+    rules = rounds.rules_of(session, setup.round)
+    rounds.update_round(
+        session, setup.round, replace(rules, mix=(rounds.MixItem("bank", 12, topic="Chung"),)), now=utcnow()
     )
     session.commit()
     pool = _prepare(session, redis_client, setup.round, count=1)
@@ -266,8 +266,8 @@ def test_an_edited_mix_is_followed_at_once(session, redis_client) -> None:
     first = _quick(session, redis_client, setup)
     assert first is not None and len(first.version_ids) == 5
     session.rollback()  # undo that start: the plan of the 5-question mix is now cached
-    rules = contests.rules_of(session, setup.round)
-    contests.update_round(session, setup.round, replace(rules, mix=(contests.MixItem("bank", 4),)), now=utcnow())
+    rules = rounds.rules_of(session, setup.round)
+    rounds.update_round(session, setup.round, replace(rules, mix=(rounds.MixItem("bank", 4),)), now=utcnow())
     session.commit()
     assert _quick(session, redis_client, setup) is None  # the new mix has no papers yet: the old ones are not used
     session.rollback()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptItem, AttemptStatus, Round, utcnow
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import rounds
 from quiz_engine.services.taking import attempt_state, paper_pool
 from tests import contest_fixture
 
@@ -139,15 +139,15 @@ def test_practice_round_reveals_each_answer_right_away(app, client, signed_in) -
     round_id, _user, _slug = signed_in
     with app.app_context():
         round_ = db.session.get(Round, round_id)
-        practice = contests.add_round(
+        practice = rounds.add_round(
             db.session,
             round_.contest,
-            contests.RoundRules(
+            rounds.RoundRules(
                 title="Luyện tập",
                 opens_at=round_.opens_at,
                 closes_at=round_.closes_at,
                 time_limit_seconds=300,
-                mix=[contests.MixItem("bank", 3)],
+                mix=[rounds.MixItem("bank", 3)],
                 is_practice=True,
             ),
             now=utcnow(),
@@ -215,8 +215,8 @@ def test_the_paper_page_shows_a_round_edit_at_once(app, client, signed_in) -> No
     assert "<h1>Tuần 1</h1>" in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)
     with app.app_context():
         round_ = db.session.get(Round, round_id)
-        rules = dataclasses.replace(contests.rules_of(db.session, round_), title="Tuần 1 (đã sửa)")
-        contests.update_round(db.session, round_, rules, now=utcnow())
+        rules = dataclasses.replace(rounds.rules_of(db.session, round_), title="Tuần 1 (đã sửa)")
+        rounds.update_round(db.session, round_, rules, now=utcnow())
         db.session.commit()
     english = client.get(f"/attempts/{attempt_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "<h1>Tuần 1 (đã sửa)</h1>" in client.get(f"/attempts/{attempt_id}").get_data(as_text=True)

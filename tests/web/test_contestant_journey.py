@@ -7,7 +7,7 @@ from sqlalchemy import select
 from quiz_engine.extensions import db
 from quiz_engine.models import Attempt, AttemptStatus, Registration, Unit, UnitKind, User, utcnow
 from quiz_engine.services.catalogue import banks
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contests, rounds
 from quiz_engine.services.organising.units import UnitSpec, import_units
 from tests.contest_fixture import bank_csv
 
@@ -20,21 +20,23 @@ def _contest(app) -> tuple[str, int, int]:  # type: ignore[no-untyped-def]
         import_units(db.session, [UnitSpec("X1", "Xã Tân Trịnh", UnitKind.COMMUNE, None, 600, 2)])
         contest = contests.create_contest(
             db.session,
-            slug="cds",
-            title="Tìm hiểu chuyển đổi số",
+            "cds",
+            contests.ContestDetails(
+                title="Tìm hiểu chuyển đổi số",
+                groups=[("nhan-dan", "Nhân dân")],
+                units=list(db.session.scalars(select(Unit))),
+            ),
             now=now,
-            groups=[("nhan-dan", "Nhân dân")],
-            units=list(db.session.scalars(select(Unit))),
         )
-        round_ = contests.add_round(
+        round_ = rounds.add_round(
             db.session,
             contest,
-            contests.RoundRules(
+            rounds.RoundRules(
                 title="Tuần 1",
                 opens_at=now - timedelta(hours=1),
                 closes_at=now + timedelta(days=7),
                 time_limit_seconds=600,
-                mix=[contests.MixItem("bank", 10)],
+                mix=[rounds.MixItem("bank", 10)],
             ),
             now=now,
         )

@@ -9,7 +9,7 @@ from flask import Flask
 from quiz_engine.extensions import db
 from quiz_engine.models import utcnow
 from quiz_engine.services import demo
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import rounds
 from tests import contest_fixture
 from tests.banks_fixture import write_catalog
 
@@ -69,15 +69,15 @@ def test_home_counts_down_to_the_next_round(app, client) -> None:
     with app.app_context():
         built = contest_fixture.build(db.session)
         opens = contest_fixture.utcnow() + timedelta(days=2, hours=5, minutes=30)
-        contests.add_round(
+        rounds.add_round(
             db.session,
             built.contest,
-            contests.RoundRules(
+            rounds.RoundRules(
                 title="Tuần 2",
                 opens_at=opens,
                 closes_at=opens + timedelta(days=7),
                 time_limit_seconds=600,
-                mix=[contests.MixItem("bank", 5)],
+                mix=[rounds.MixItem("bank", 5)],
             ),
             now=contest_fixture.utcnow(),
         )

@@ -23,7 +23,7 @@ CONTESTANT_PASSWORD = "mat-khau-cu-123"
 def contestant_id(app: Flask) -> int:
     """A registered contestant with a phone number, in a contest without groups or units."""
     with app.app_context():
-        contest = contests.create_contest(db.session, slug="thi", title="Cuộc thi", now=utcnow())
+        contest = contests.create_contest(db.session, "thi", contests.ContestDetails(title="Cuộc thi"), now=utcnow())
         user = registration.register(
             db.session,
             contest,

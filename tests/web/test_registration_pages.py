@@ -38,12 +38,14 @@ def _contests(app: Flask, *slugs: str, unpublished: tuple[str, ...] = ()) -> dic
         for slug in slugs + unpublished:
             contest = contests.create_contest(
                 db.session,
-                slug=slug,
-                title=f"Cuộc thi {slug}",
+                slug,
+                contests.ContestDetails(
+                    title=f"Cuộc thi {slug}",
+                    groups=[("can-bo", "Cán bộ, công chức"), ("nhan-dan", "Nhân dân")],
+                    units=units,
+                    published=slug not in unpublished,
+                ),
                 now=utcnow(),
-                groups=[("can-bo", "Cán bộ, công chức"), ("nhan-dan", "Nhân dân")],
-                units=units,
-                published=slug not in unpublished,
             )
             made[slug] = ContestIds(contest.id, slug, [g.id for g in contest.groups], [u.id for u in contest.units])
         db.session.commit()

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, Role, User, utcnow
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contests, rounds
 from quiz_engine.services.people import audit, registration
 from quiz_engine.services.people.registration import EntryChoice, PersonalDetails
 from tests import contest_fixture
@@ -58,16 +58,18 @@ def test_access(client: FlaskClient, setup: dict[str, int]) -> None:
 
 def test_a_round_must_belong_to_the_contest(app: Flask, client: FlaskClient, setup: dict[str, int]) -> None:
     with app.app_context():
-        other = contests.create_contest(db.session, slug="khac", title="Cuộc thi khác", now=utcnow())
-        other_round = contests.add_round(
+        other = contests.create_contest(
+            db.session, "khac", contests.ContestDetails(title="Cuộc thi khác"), now=utcnow()
+        )
+        other_round = rounds.add_round(
             db.session,
             other,
-            contests.RoundRules(
+            rounds.RoundRules(
                 title="Đợt khác",
                 opens_at=utcnow(),
                 closes_at=utcnow() + timedelta(days=1),
                 time_limit_seconds=600,
-                mix=[contests.MixItem("bank", 5)],
+                mix=[rounds.MixItem("bank", 5)],
             ),
             now=utcnow(),
         )

@@ -1,4 +1,4 @@
-"""Units (communes, wards, agencies): reading a unit list and importing it by code, all or nothing.
+"""Units (communes, wards, agencies): reading a unit list and importing it by code, all or nothing; the unit tree.
 
 Functions flush; the caller commits.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -18,6 +19,7 @@ from quiz_engine.services.catalogue.bank_formats import DEFAULT_MAX_BYTES
 from quiz_engine.services.catalogue.bank_formats.errors import BankFileError, decode_text
 from quiz_engine.services.catalogue.bank_formats.xlsx_format import OLE_MAGIC, read_xlsx_table
 from quiz_engine.services.catalogue.question_schema import Problem, clean, fold
+from quiz_engine.services.errors import ValidationError
 
 HEADERS_VI = {
     "code": "Mã đơn vị",
@@ -227,3 +229,74 @@ def import_units(session: Session, specs: list[UnitSpec], *, is_sample: bool = F
 
 def _parent_code(unit: Unit) -> str | None:
     return unit.parent.code if unit.parent else None
+
+
+# --- The unit tree ---------------------------------------------------------------------------------
+
+
+def unit_tree(session: Session) -> list[tuple[Unit, int]]:
+    """Every unit with its depth, each parent followed by its children, siblings by name."""
+    units = list(session.scalars(select(Unit).order_by(Unit.name, Unit.code)))
+    children = _children(units)
+    ordered: list[tuple[Unit, int]] = []
+    seen: set[int] = set()
+    stack = [(u, 0) for u in reversed(children.get(None, []))]
+    while stack:
+        unit, depth = stack.pop()
+        if unit.id in seen:  # a parent loop in imported data must not hang the page
+            continue
+        seen.add(unit.id)
+        ordered.append((unit, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(unit.id, [])))
+    return ordered
+
+
+def _children(units: Sequence[Unit]) -> dict[int | None, list[Unit]]:
+    ids = {u.id for u in units}
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id if unit.parent_id in ids else None, []).append(unit)
+    return children
+
+
+def units_under(session: Session, parent: Unit) -> list[Unit]:
+    """``parent`` and every unit below it, at any depth."""
+    children = _children(list(session.scalars(select(Unit))))
+    found: dict[int, Unit] = {}
+    stack = [parent]
+    while stack:
+        unit = stack.pop()
+        if unit.id not in found:
+            found[unit.id] = unit
+            stack.extend(children.get(unit.id, []))
+    return list(found.values())
+
+
+def choose_units(session: Session, unit_ids: Sequence[int], under_id: int | None = None) -> list[Unit]:
+    """The units picked one by one, or, when ``under_id`` is given, that unit and all below it.
+
+    :raises ValidationError: if a unit does not exist.
+    """
+    if under_id is not None:
+        parent = session.get(Unit, under_id)
+        if parent is None:
+            raise ValidationError("Không có đơn vị đã chọn.", "No such unit.", field="units_under")
+        return units_under(session, parent)
+    units = list(session.scalars(select(Unit).where(Unit.id.in_(list(unit_ids))))) if unit_ids else []
+    if len(units) != len(set(unit_ids)):
+        raise ValidationError("Có đơn vị không tồn tại.", "Some units do not exist.", field="units")
+    return units
+
+
+def units_by_codes(session: Session, codes: Sequence[str]) -> list[Unit]:
+    """The units with these codes.
+
+    :raises ValidationError: naming the codes that match no unit.
+    """
+    units = list(session.scalars(select(Unit).where(Unit.code.in_(list(codes))))) if codes else []
+    missing = sorted(set(codes) - {u.code for u in units})
+    if missing:
+        raise ValidationError(
+            f"Không có đơn vị mã: {', '.join(missing)}.", f"No unit with code(s): {', '.join(missing)}.", field="units"
+        )
+    return units

@@ -20,10 +20,7 @@ def open_rounds() -> ResponseReturnValue:
     """Rounds of published contests open now; with the caller's attempts used when signed in."""
     now = deps.now()
     stmt = (
-        select(Round)
-        .join(Contest)
-        .where(Contest.is_published.is_(True), Round.opens_at <= now, Round.closes_at > now)
-        .order_by(Round.closes_at)
+        select(Round).join(Contest).where(Contest.is_published.is_(True), Round.is_open(now)).order_by(Round.closes_at)
     )
     rounds = list(db.session.scalars(stmt))
     used: dict[int, int] = {}

@@ -37,7 +37,8 @@ from quiz_engine.models import (
     UnitRanking,
 )
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.organising.contests import MixItem, RoundRules
+from quiz_engine.services.organising.contests import ContestDetails
+from quiz_engine.services.organising.rounds import MixItem, RoundRules
 from quiz_engine.web import deps
 
 GROUP_ROWS = 4
@@ -146,22 +147,22 @@ class ContestForm(FlaskForm):
     def under_id(self) -> int | None:
         return int(self.units_under.data) if self.units_under.data else None
 
-    def details(self) -> dict[str, Any]:
-        """Keyword arguments shared by ``contests.create_contest`` and ``contests.update_contest``."""
-        return {
-            "title": self.title.data or "",
-            "description": self.description.data or "",
-            "rules_html": self.rules.data or "",
-            "groups": self.group_pairs(),
-            "published": self.published.data,
-            "one_prize_per_person": self.one_prize_per_person.data,
-            "standings_mode": StandingsMode(self.standings_mode.data),
-            "unit_ranking": UnitRanking(self.unit_ranking.data),
-            "unit_min_participation_pct": self.unit_min_participation_pct.data or 0,
-            "unit_participation_weight_pct": self.unit_participation_weight_pct.data
-            if self.unit_participation_weight_pct.data is not None
-            else 50,
-        }
+    def details(self, units: Sequence[Unit]) -> ContestDetails:
+        """What ``contests.create_contest`` and ``contests.update_contest`` take, with the chosen ``units``."""
+        weight = self.unit_participation_weight_pct.data
+        return ContestDetails(
+            title=self.title.data or "",
+            description=self.description.data or "",
+            rules_html=self.rules.data or "",
+            groups=self.group_pairs(),
+            units=units,
+            published=self.published.data,
+            one_prize_per_person=self.one_prize_per_person.data,
+            standings_mode=StandingsMode(self.standings_mode.data),
+            unit_ranking=UnitRanking(self.unit_ranking.data),
+            unit_min_participation_pct=self.unit_min_participation_pct.data or 0,
+            unit_participation_weight_pct=weight if weight is not None else 50,
+        )
 
 
 class NewContestForm(ContestForm):

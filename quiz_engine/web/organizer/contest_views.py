@@ -10,7 +10,7 @@ from flask_login import current_user
 from quiz_engine.extensions import db
 from quiz_engine.models import Contest, User
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import contests, rounds, units
 from quiz_engine.services.people import audit
 from quiz_engine.web import deps
 from quiz_engine.web.access import admin_required, contest_or_404, managed_contests, organizer_required
@@ -57,20 +57,18 @@ def contests_list() -> ResponseReturnValue:
 @organizer_required
 def contest_new() -> ResponseReturnValue:
     """Create a contest: details, rules, groups and units (every unit selected to begin with)."""
-    tree = contests.unit_tree(db.session)
+    tree = units.unit_tree(db.session)
     form = contest_forms.NewContestForm(data=contest_forms.contest_data(None, [u.id for u, _ in tree]))
     form.offer_units(tree)
     if not form.validate_on_submit():
         return _invalid(form, None)
     try:
-        units = contests.choose_units(db.session, form.units.data, form.under_id())
-        contest = contests.create_contest(
-            db.session, slug=form.slug.data, now=deps.now(), units=units, **form.details()
-        )
+        chosen = units.choose_units(db.session, form.units.data, form.under_id())
+        contest = contests.create_contest(db.session, form.slug.data, form.details(chosen), now=deps.now())
     except QuizError as exc:
         return _refused(form, exc, None)
     contest.organizers.append(db.session.get(User, current_user.id))  # whoever creates it manages it
-    _record("contest.create", contest, slug=contest.slug, units=len(units), groups=len(contest.groups))
+    _record("contest.create", contest, slug=contest.slug, units=len(chosen), groups=len(contest.groups))
     db.session.commit()
     flash(gettext("Đã tạo cuộc thi. Bây giờ hãy thêm các đợt thi."), "success")
     return redirect(url_for("organizer.contest_detail", contest_id=contest.id))
@@ -83,12 +81,12 @@ def contest_edit(contest_id: int) -> ResponseReturnValue:
     contest = contest_or_404(contest_id)
     initial = None if request.method == "POST" else contest_forms.contest_data(contest, [])
     form = contest_forms.ContestForm(data=initial)
-    form.offer_units(contests.unit_tree(db.session))
+    form.offer_units(units.unit_tree(db.session))
     if not form.validate_on_submit():
         return _invalid(form, contest)
     try:
-        units = contests.choose_units(db.session, form.units.data, form.under_id())
-        changed = contests.update_contest(db.session, contest, now=deps.now(), units=units, **form.details())
+        chosen = units.choose_units(db.session, form.units.data, form.under_id())
+        changed = contests.update_contest(db.session, contest, form.details(chosen), now=deps.now())
     except QuizError as exc:
         return _refused(form, exc, contest)
     if changed:
@@ -106,7 +104,7 @@ def contest_detail(contest_id: int) -> ResponseReturnValue:
     return render_template(
         "organizer/contest_detail.html",
         contest=contest,
-        rounds=contests.round_summaries(db.session, contest),
+        rounds=rounds.round_summaries(db.session, contest),
         labels=contest_forms.LABELS,
         form=ConfirmForm(),
         export_form=ExportForm(),

@@ -12,7 +12,7 @@ from flask_login import current_user
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import Contest, Round
 from quiz_engine.services.errors import QuizError
-from quiz_engine.services.organising import contests
+from quiz_engine.services.organising import rounds
 from quiz_engine.services.people import audit
 from quiz_engine.services.taking import paper_pool
 from quiz_engine.web import deps
@@ -26,8 +26,8 @@ from quiz_engine.web.organizer.forms import ConfirmForm
 def _page(
     form: RoundAfterStartForm, contest: Contest, round_: Round | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    locked = round_ is not None and contests.has_attempts(db.session, round_)
-    rules = contests.rules_of(db.session, round_) if locked and round_ is not None else None
+    locked = round_ is not None and rounds.has_attempts(db.session, round_)
+    rules = rounds.rules_of(db.session, round_) if locked and round_ is not None else None
     return render_template(
         "organizer/round_form.html",
         form=form,
@@ -75,11 +75,11 @@ def round_new(contest_id: int) -> ResponseReturnValue:
     contest = contest_or_404(contest_id)
     initial = None if request.method == "POST" else contest_forms.round_data(None, len(contest.rounds) + 1)
     form = RoundForm(data=initial)
-    form.offer(contests.mix_banks(db.session), contest.groups)
+    form.offer(rounds.mix_banks(db.session), contest.groups)
     if not form.validate_on_submit():
         return _page(form, contest, status=400 if form.is_submitted() else 200)
     try:
-        round_ = contests.add_round(db.session, contest, form.rules(), now=deps.now())
+        round_ = rounds.add_round(db.session, contest, form.rules(), now=deps.now())
     except QuizError as exc:
         return _refused(form, exc, contest, None)
     _record("round.create", round_.id, contest=contest.id, title=round_.title, practice=round_.is_practice)
@@ -101,14 +101,14 @@ def _edit_form_class(locked: bool) -> type[RoundAfterStartForm]:
 def round_edit(round_id: int) -> ResponseReturnValue:
     """Change a round; once someone has started it only its title, close, leaderboard and reveal can change."""
     round_ = round_or_404(round_id)
-    current = contests.rules_of(db.session, round_)
-    form_class = _edit_form_class(contests.has_attempts(db.session, round_))
+    current = rounds.rules_of(db.session, round_)
+    form_class = _edit_form_class(rounds.has_attempts(db.session, round_))
     form = form_class(data=None if request.method == "POST" else contest_forms.round_data(current, round_.number))
-    form.offer(contests.mix_banks(db.session), round_.contest.groups)
+    form.offer(rounds.mix_banks(db.session), round_.contest.groups)
     if not form.validate_on_submit():
         return _page(form, round_.contest, round_, 400 if form.is_submitted() else 200)
     try:
-        changed = contests.update_round(db.session, round_, form.rules(current), now=deps.now())
+        changed = rounds.update_round(db.session, round_, form.rules(current), now=deps.now())
     except QuizError as exc:
         return _refused(form, exc, round_.contest, round_)
     if changed:
@@ -128,7 +128,7 @@ def round_delete(round_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         return target
     try:
-        contests.delete_round(db.session, round_)
+        rounds.delete_round(db.session, round_)
     except QuizError as exc:
         db.session.rollback()
         flash(exc.message(deps.locale()), "error")
