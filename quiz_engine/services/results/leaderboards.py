@@ -12,7 +12,8 @@ on the board: the best (by that same order; the earlier of equal attempts), the 
 submitted, as the round says.
 
 Scoring an attempt is one Lua script (:data:`_SCORE`): it reads the answers saved in Redis,
-compares them to the round's answer key, records the score, moves the contestant on the round and
+grades them against the round's answer key by the rule of :mod:`grading` (its Lua twin,
+:data:`grading.LUA_MARK`), records the score, moves the contestant on the round and
 unit boards and updates the counters, atomically; a second run for the same attempt changes nothing.
 It runs after the database committed the attempt, so Redis only ever repeats what the database
 holds; everything here can be rebuilt from the database (:func:`rebuild`).
@@ -31,17 +32,16 @@ from datetime import datetime
 
 import redis
 
-from quiz_engine.services.taking import attempt_state
+from quiz_engine.services.taking import attempt_state, grading
 
 CORRECT_SHIFT = 2**46
 DURATION_SHIFT = 2**24
 MAX_DURATION_CS = 2**22 - 1
 MAX_SUBMITTED_S = 2**24 - 1
-#: Answer-key values for voided questions: counted correct for everyone, or left out of scoring.
-KEY_ALL_CORRECT = "*"
-KEY_REMOVED = "-"
 
-_SCORE = """
+_SCORE = (
+    grading.LUA_MARK
+    + """
 local att, ans, key, scored, board, who, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local attempt, user, unit, policy = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local accept_until, duration_ms, submitted_s = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -50,29 +50,10 @@ if redis.call('SISMEMBER', scored, attempt) == 1 then
   local done = redis.call('HMGET', att, 'correct', 'scored_count')
   return {tonumber(done[1]) or -1, tonumber(done[2]) or -1, 0}
 end
-local function sorted_csv(text)
-  local list = {}
-  for v in string.gmatch(text, '[^,]+') do list[#list + 1] = tonumber(v) end
-  table.sort(list)
-  return table.concat(list, ',')
-end
 local correct, counted, position = 0, 0, 0
 for version in string.gmatch(ARGV[8], '[^,]+') do
-  local expected = redis.call('HGET', key, version)
-  if expected ~= '-' then
-    counted = counted + 1
-    if expected == '*' then
-      correct = correct + 1
-    elseif expected then
-      local saved = redis.call('HGET', ans, tostring(position))
-      if saved then
-        local bar = string.find(saved, '|', 1, true)
-        local value, at = string.sub(saved, 1, bar - 1), tonumber(string.sub(saved, bar + 1))
-        if at <= accept_until and value ~= '' and sorted_csv(value) == expected then correct = correct + 1 end
-      end
-    end
-  end
-  position = position + 1
+  local c, r = mark(redis.call('HGET', key, version), redis.call('HGET', ans, tostring(position)), accept_until)
+  counted, correct, position = counted + c, correct + r, position + 1
 end
 local duration_cs = math.min(math.floor(duration_ms / 10), 4194303)
 local composite = correct * 70368744177664 + (4194303 - duration_cs) * 16777216
@@ -114,6 +95,7 @@ if unit ~= '' then
 end
 return {correct, counted, 1}
 """
+)
 
 
 def count_start_lua(stats: str, started: str, attempt: str, unit: str) -> str:

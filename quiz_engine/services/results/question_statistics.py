@@ -45,7 +45,7 @@ from quiz_engine.models import (
     RoundStatistics,
     VoidMode,
 )
-from quiz_engine.services.taking import attempts, version_cache
+from quiz_engine.services.taking import attempts, grading, version_cache
 
 LETTERS = "ABCDEFGH"
 UPPER, MIDDLE, LOWER = "upper", "middle", "lower"
@@ -401,9 +401,9 @@ def compute(
     for version_id, selected, band_name, n, score_sum, score_sq in groups:
         question_id, key = question_of[version_id], keys[version_id]
         answer = tuple(sorted(selected or ()))
-        x = 1 if answer == key else 0
-        mode = voided.get(question_id)
-        part = 1 if mode is VoidMode.COUNT_CORRECT else 0 if mode is VoidMode.REMOVE else x
+        # x: right against the key as it stands; part: as the paper's score counted it, voids applied
+        x = 1 if grading.is_right(key, answer) else 0
+        part = 1 if grading.mark(grading.key_entry(key, voided.get(question_id)), answer)[1] else 0
         tally = tallies[question_id]
         tally.add(x, part, n, float(score_sum or 0), float(score_sq or 0), band_name)
         tally.answers[answer][band_name] += n

@@ -27,33 +27,19 @@ from quiz_engine.models import (
     VoidMode,
 )
 from quiz_engine.services.results import leaderboards
-from quiz_engine.services.taking import version_cache
+from quiz_engine.services.taking import grading
 from quiz_engine.services.taking.attempts import accept_until, voids
 
 
 def key_entries(
     session: Session, round_id: int, version_ids: Iterable[int], voided: dict[int, VoidMode] | None = None
 ) -> dict[int, str]:
-    """Answer-key entries for question versions, voids applied (``voided``: the round's, read here if not given).
-
-    The keys come from :mod:`version_cache` (versions never change), so at most the voids are read.
-    """
-    wanted = list(dict.fromkeys(version_ids))
-    if not wanted:
-        return {}
-    if voided is None:
+    """Answer-key entries (:mod:`grading`) for question versions, the round's voids applied (``voided``: read
+    here if not given)."""
+    wanted = list(version_ids)
+    if wanted and voided is None:
         voided = voids(session, round_id)
-    question_of = version_cache.question_ids(session, wanted) if voided else {}
-    entries = {}
-    for version_id, positions in version_cache.correct_positions(session, wanted).items():
-        mode = voided.get(question_of[version_id]) if voided else None
-        if mode is VoidMode.REMOVE:
-            entries[version_id] = leaderboards.KEY_REMOVED
-        elif mode is VoidMode.COUNT_CORRECT:
-            entries[version_id] = leaderboards.KEY_ALL_CORRECT
-        else:
-            entries[version_id] = ",".join(str(p) for p in positions)
-    return entries
+    return grading.answer_key(session, wanted, voided)
 
 
 def load_paper_key(session: Session, client: redis.Redis, prefix: str, attempt: Attempt) -> None:

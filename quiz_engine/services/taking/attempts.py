@@ -36,7 +36,7 @@ from quiz_engine.models import (
     VoidMode,
 )
 from quiz_engine.services.errors import ConflictError, NotFoundError, QuizError
-from quiz_engine.services.taking import attempt_state, paper_pool, papers, version_cache
+from quiz_engine.services.taking import attempt_state, grading, paper_pool, papers, version_cache
 
 
 class RoundNotOpenError(QuizError):
@@ -279,7 +279,9 @@ def submit_attempt(
     answered = {
         item.position: answer
         for item in items
-        if (answer := saved.get(str(item.position))) is not None and answer.saved_at <= limit and answer.value
+        if (answer := saved.get(str(item.position))) is not None
+        and grading.in_time(answer.saved_at, limit)
+        and answer.value
     }
     rows = _item_rows(session, items, answered, voided)
     values: dict[str, object] = {
@@ -335,11 +337,11 @@ def _item_rows(
     voided: dict[int, VoidMode],
 ) -> list[dict[str, object]]:
     """Each item's answer (the one saved in time, else as it was) and its mark, ready for :data:`_MARK_ITEMS`."""
-    keys, rows = _keys(session, items, voided), []
+    key, rows = grading.answer_key(session, [item.question_version_id for item in items], voided), []
     for item in items:
         answer = answered.get(item.position)
         selected = answer.choices if answer is not None else item.selected
-        is_void, is_correct = _judge(keys, item, selected, voided)
+        is_void, is_correct = grading.mark(key[item.question_version_id], selected)
         rows.append(
             {
                 "item_id": item.id,
@@ -371,38 +373,12 @@ def score_items(session: Session, attempt: Attempt) -> tuple[int, int]:
     return correct, counted
 
 
-def _keys(
-    session: Session, items: list[AttemptItem], voided: dict[int, VoidMode]
-) -> tuple[dict[int, tuple[int, ...]], dict[int, int]]:
-    """The paper's keys and (when the round voided anything) its questions, from :mod:`version_cache`."""
-    versions = [item.question_version_id for item in items]
-    return version_cache.correct_positions(session, versions), (
-        version_cache.question_ids(session, versions) if voided else {}
-    )
-
-
-def _judge(
-    keys: tuple[dict[int, tuple[int, ...]], dict[int, int]],
-    item: AttemptItem,
-    selected: list[int] | None,
-    voided: dict[int, VoidMode],
-) -> tuple[bool, bool | None]:
-    """``(is_void, is_correct)`` of one item against its version's key (versions never change), voids applied;
-    ``is_correct`` is None for a question voided "remove"."""
-    key, question_of = keys
-    mode = voided.get(question_of[item.question_version_id]) if voided else None
-    if mode is VoidMode.REMOVE:
-        return True, None
-    right = tuple(sorted(selected or [])) == key[item.question_version_id]
-    return mode is not None, mode is VoidMode.COUNT_CORRECT or right
-
-
 def _mark(session: Session, items: list[AttemptItem], voided: dict[int, VoidMode]) -> tuple[int, int]:
     """Mark each item as it is (after a void), through the ORM; return ``(correct, counted)``."""
-    keys = _keys(session, items, voided)
+    key = grading.answer_key(session, [item.question_version_id for item in items], voided)
     correct = counted = 0
     for item in items:
-        item.is_void, item.is_correct = _judge(keys, item, item.selected, voided)
+        item.is_void, item.is_correct = grading.mark(key[item.question_version_id], item.selected)
         counted += item.is_correct is not None
         correct += bool(item.is_correct)
     return correct, counted
