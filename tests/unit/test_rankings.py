@@ -8,7 +8,7 @@ from sqlalchemy import select
 from quiz_engine.models import Attempt, AttemptStatus, PredictionKind, RoundResult, TieBreak, utcnow
 from quiz_engine.services.errors import ConflictError
 from quiz_engine.services.people import accounts
-from quiz_engine.services.results import rankings
+from quiz_engine.services.results import boards, rankings, scoring
 from tests import contest_fixture
 
 C, P, D, S = TieBreak.CORRECT, TieBreak.PREDICTION, TieBreak.DURATION, TieBreak.SUBMITTED_AT
@@ -144,3 +144,32 @@ def test_finalize_waits_for_open_attempts(session, setup) -> None:
     assert rankings.rounds_to_finalize(session, round_.closes_at) == []
     with pytest.raises(ConflictError):
         rankings.finalize_round(session, round_, now=round_.closes_at)
+
+
+def test_each_question_is_answered_by_the_source_the_rule_names(session, setup, redis_client) -> None:
+    """Before the round is final the board is live (Redis) and an export computes; once final both read the
+    stored ranking, and the export's order is the order finalising stored."""
+    round_, users = setup
+    round_.tie_breaks = [C.value, D.value, S.value]
+    for i, user in enumerate(users):
+        _attempt(session, round_, user, correct=5 + i % 3, duration_s=100 + 10 * i, submitted_s=10 + i)
+    scoring.rebuild_round(session, redis_client, "quiz", round_)
+    session.commit()
+    now = round_.closes_at + timedelta(seconds=1)
+    assert rankings.source(round_, on_screen=True) is rankings.Source.LIVE
+    assert rankings.source(round_, on_screen=False) is rankings.Source.COMPUTED
+    live = boards.board_for(session, redis_client, "quiz", round_, now=now, viewer_id=None, organizer=True)
+    computed = [(r.rank, r.user_id, r.attempt is not None) for r in rankings.ranked_rows(session, round_)]
+    assert live.kind is boards.BoardKind.LIVE
+    # the live board and the computed ranking agree when the round's order is the live order
+    assert [(row.rank, row.user_id) for row in live.rows] == [(rank, user) for rank, user, _ in computed]
+    assert all(from_attempt for _r, _u, from_attempt in computed)
+    rankings.finalize_round(session, round_, now)
+    session.commit()
+    assert rankings.source(round_, on_screen=True) is rankings.source(round_, on_screen=False) is rankings.Source.STORED
+    final = boards.board_for(session, redis_client, "quiz", round_, now=now, viewer_id=None, organizer=True)
+    exported = [(r.rank, r.user_id, r.attempt) for r in rankings.ranked_rows(session, round_)]
+    assert final.kind is boards.BoardKind.FINAL
+    assert [(row.rank, row.user_id) for row in final.rows] == [(rank, user) for rank, user, _ in exported]
+    assert [(rank, user) for rank, user, _ in exported] == [(rank, user) for rank, user, _ in computed]
+    assert all(attempt is None for _r, _u, attempt in exported)  # read from round_results, not the attempts

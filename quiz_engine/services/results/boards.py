@@ -1,5 +1,6 @@
 """What a leaderboard shows to whom: live, frozen or hidden for the public, live for organizers,
-and the stored final ranking once the round is final. Names are masked for the public.
+and the stored final ranking once the round is final (the sources are ``rankings``'s rule). Names are
+masked for the public.
 
 Reading the live board costs Redis calls only, plus one query for the names of the rows shown.
 """
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from quiz_engine.models import LeaderboardVisibility, Round, RoundResult, Unit, User
 from quiz_engine.services.people.names import mask_name
-from quiz_engine.services.results import leaderboards, scoring
+from quiz_engine.services.results import leaderboards, rankings, scoring
 from quiz_engine.services.results.leaderboards import RoundKeys
 
 
@@ -47,7 +48,7 @@ class Board:
 
 
 def _kind(round_: Round, now: datetime, organizer: bool) -> BoardKind:
-    if round_.finalized_at is not None:
+    if rankings.source(round_, on_screen=True) is rankings.Source.STORED:
         return BoardKind.FINAL
     if organizer or round_.leaderboard_visibility is LeaderboardVisibility.LIVE:
         return BoardKind.LIVE
@@ -98,14 +99,7 @@ def _live(session: Session, client: redis.Redis, key: str, limit: int, me: int |
 
 
 def _final(session: Session, round_: Round, limit: int, me: int | None, masked: bool) -> tuple:  # type: ignore[type-arg]
-    results = list(
-        session.scalars(
-            select(RoundResult)
-            .where(RoundResult.round_id == round_.id)
-            .order_by(RoundResult.rank, RoundResult.user_id)
-            .limit(limit)
-        )
-    )
+    results = list(session.scalars(rankings.stored(round_.id).limit(limit)))
     mine = (
         session.scalar(select(RoundResult).where(RoundResult.round_id == round_.id, RoundResult.user_id == me))
         if me

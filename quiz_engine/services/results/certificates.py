@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from quiz_engine.models import Certificate, Round, RoundResult, Unit, User
 from quiz_engine.services.errors import ConflictError, ValidationError
 from quiz_engine.services.people import audit
+from quiz_engine.services.results import rankings
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 PREFIX = "CN"
@@ -123,9 +124,7 @@ def issue_for_round(
     :return: the certificates covered by the request, new and existing, in rank order.
     """
     _check_request(round_, top_n, perfect)
-    results = session.scalars(
-        select(RoundResult).where(RoundResult.round_id == round_.id).order_by(RoundResult.rank, RoundResult.id)
-    ).all()
+    results = session.scalars(rankings.stored(round_.id)).all()
     awards = _awards(results, top_n, perfect)
     existing = {c.user_id: c for c in session.scalars(select(Certificate).where(Certificate.round_id == round_.id))}
     holders = _holders(session, [r for r in results if r.id in awards and r.user_id not in existing])

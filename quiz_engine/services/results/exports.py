@@ -84,63 +84,6 @@ def _names(session: Session, model, ids: set[int | None]) -> dict[int, str]:  # 
     return dict(session.execute(select(model.id, model.name).where(model.id.in_(wanted))).all()) if wanted else {}
 
 
-@dataclass(frozen=True)
-class RankedRow:
-    rank: int
-    user_id: int
-    attempt: Attempt | None
-    correct: int
-    duration_ms: int
-    prediction: int | None
-    distance: int | None
-    submitted_at: datetime
-    unit_id: int | None
-    group_id: int | None
-
-
-def ranked_rows(session: Session, round_: Round) -> Iterator[RankedRow]:
-    """The final ranking if the round is final, else the ranking as it would be now."""
-    if round_.finalized_at is not None:
-        stmt = (
-            select(RoundResult)
-            .where(RoundResult.round_id == round_.id)
-            .order_by(RoundResult.rank, RoundResult.user_id)
-            .execution_options(yield_per=BATCH)
-        )
-        result = session.scalars(stmt)
-        try:  # a reader may stop early (the winners list): the server-side cursor must still close
-            for r in result:
-                yield RankedRow(
-                    r.rank,
-                    r.user_id,
-                    None,
-                    r.correct_count,
-                    r.duration_ms,
-                    r.prediction,
-                    r.prediction_distance,
-                    r.submitted_at,
-                    r.unit_id,
-                    r.group_id,
-                )
-        finally:
-            result.close()
-        return
-    for rank, entry in rankings.rank_round(session, round_):
-        a = entry.attempt
-        yield RankedRow(
-            rank,
-            a.user_id,
-            a,
-            a.correct_count or 0,
-            a.duration_ms or 0,
-            a.prediction,
-            entry.distance,
-            a.submitted_at or a.started_at,
-            a.unit_id,
-            a.group_id,
-        )
-
-
 LEADERBOARD_COLUMNS = [
     ("Hạng", 7),
     ("Họ và tên", 28),
@@ -157,7 +100,8 @@ LEADERBOARD_COLUMNS = [
 
 def _leaderboard(ctx: ExportContext, workbook: Workbook) -> int:
     sheet = ReportSheet(workbook, "Bảng xếp hạng", _title(ctx, ExportKind.LEADERBOARD), LEADERBOARD_COLUMNS, ctx.tz)
-    rows = _final_leaderboard(ctx) if ctx.round.finalized_at is not None else _live_leaderboard(ctx)
+    stored = rankings.source(ctx.round, on_screen=False) is rankings.Source.STORED
+    rows = _final_leaderboard(ctx) if stored else _computed_leaderboard(ctx)
     for values in rows:
         sheet.row(values)
         if sheet.count % BATCH == 0:  # told once a batch: a progress bar needs no more, and each call costs
@@ -214,8 +158,8 @@ def _final_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
         result.close()
 
 
-def _live_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
-    rows = list(ranked_rows(ctx.session, ctx.round))
+def _computed_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
+    rows = list(rankings.ranked_rows(ctx.session, ctx.round))
     for first in range(0, len(rows), BATCH):
         chunk = rows[first : first + BATCH]
         people = _people(ctx.session, [r.user_id for r in chunk])
@@ -248,7 +192,7 @@ WINNER_COLUMNS = [
 ]
 
 
-def winners(session: Session, round_: Round) -> list[tuple[str, RankedRow]]:
+def winners(session: Session, round_: Round) -> list[tuple[str, rankings.RankedRow]]:
     """Prize winners by the round's quotas: organizers and admins never win; with one prize per person
     across the contest, anyone who won in an earlier round is passed over (the next in rank moves up)."""
     staff = set(session.scalars(select(User.id).where(User.role != Role.CONTESTANT)))
@@ -258,9 +202,9 @@ def winners(session: Session, round_: Round) -> list[tuple[str, RankedRow]]:
             if other.number < round_.number and not other.is_practice and other.finalized_at is not None:
                 earlier.update(r.user_id for _label, r in winners(session, other))
     quotas = [(q["label"], int(q["count"])) for q in (round_.prize_quotas or [])]
-    rows = ranked_rows(session, round_)
+    rows = rankings.ranked_rows(session, round_)
     eligible = (r for r in rows if r.user_id not in staff and r.user_id not in earlier)
-    awarded: list[tuple[str, RankedRow]] = []
+    awarded: list[tuple[str, rankings.RankedRow]] = []
     try:
         for label, count in quotas:
             for _ in range(count):

@@ -1,21 +1,42 @@
-"""Final rankings: computed from the database once a round has closed, with its tie-break order.
+"""Rankings: the one rule for ordering contestants, and which source answers which question.
 
-The prediction question's true value is known only at close: the number of contestants who took
-part (``participants``), or the number whose counting attempt had every question right
-(``all_correct``). Each contestant's counting attempt is ranked by the round's tie-break order, a
-list chosen from: more correct answers; prediction closer to the true value (no prediction ranks
-after any prediction); shorter time taken; earlier submission. Contestants equal on every rule
-share a rank and the next rank is skipped (1, 2, 2, 4). Finalising again gives the same result.
+**The order.** Each contestant's counting attempt (best, first or last, as the round says) is ranked by
+the round's tie-break order, a list chosen from: more correct answers (always first); prediction closer
+to the true value (no prediction ranks after any prediction); shorter time taken; earlier submission.
+Contestants equal on every rule share a rank and the next rank is skipped (1, 2, 2, 4).
+
+The prediction's true value is known only at close: the number of contestants who took part
+(``participants``), or the number whose counting attempt had every question right (``all_correct``).
+Until then the prediction rule is skipped.
+
+**The sources.** Three hold a ranking; which one answers depends on the question and the round's state:
+
+- a board on screen, or a contestant's own rank: the live Redis board until the round is final, then
+  the stored ranking;
+- the leaderboard and winners exports: computed from the database until the round is final, then the
+  stored ranking;
+- certificates and the personal-data download: the stored ranking (they exist only for final rounds).
+
+- *The stored ranking* (``round_results``) is written once by :func:`finalize_round` from the same rule,
+  and read in :func:`stored` order. It never changes afterwards except by an organizer's void.
+- *The live Redis board* (``leaderboards``) is a projection kept current at every submission, read in
+  O(log N) at any load. It orders by correct answers, then time taken, then submission (the default
+  order without the prediction), whatever order the round chose; ``boards`` decides who may see it.
+- *Computed* (:func:`rank_round`) reads every counting attempt from the database: exact for any order,
+  too costly for every page view, right for an export.
+
+:func:`source` states the table in code; ``boards`` and ``exports`` ask it rather than decide themselves.
 Functions flush; the caller commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from quiz_engine.models import Attempt, AttemptStatus, PredictionKind, Round, RoundResult, TieBreak
@@ -23,6 +44,26 @@ from quiz_engine.services.errors import ConflictError
 from quiz_engine.services.results import leaderboards, scoring
 
 NO_PREDICTION = 2**62
+#: Rows read at a time from a stored ranking (an export may hold a hundred thousand).
+BATCH = 2000
+
+
+class Source(enum.StrEnum):
+    STORED = "stored"
+    LIVE = "live"
+    COMPUTED = "computed"
+
+
+def source(round_: Round, *, on_screen: bool) -> Source:
+    """Which source answers: a board on screen (``on_screen``) or an export (see the module docstring)."""
+    if round_.finalized_at is not None:
+        return Source.STORED
+    return Source.LIVE if on_screen else Source.COMPUTED
+
+
+def stored(round_id: int) -> Select[tuple[RoundResult]]:
+    """The stored ranking of a final round, in rank order (ties by user id, as :func:`rank_round` breaks them)."""
+    return select(RoundResult).where(RoundResult.round_id == round_id).order_by(RoundResult.rank, RoundResult.user_id)
 
 
 @dataclass(frozen=True)
@@ -139,3 +180,54 @@ def rounds_to_finalize(session: Session, now: datetime) -> list[Round]:
         )
         is None
     ]
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    rank: int
+    user_id: int
+    attempt: Attempt | None
+    correct: int
+    duration_ms: int
+    prediction: int | None
+    distance: int | None
+    submitted_at: datetime
+    unit_id: int | None
+    group_id: int | None
+
+
+def ranked_rows(session: Session, round_: Round) -> Iterator[RankedRow]:
+    """The ranking for an export: the stored one once the round is final, else computed as it stands now."""
+    if source(round_, on_screen=False) is Source.STORED:
+        result = session.scalars(stored(round_.id).execution_options(yield_per=BATCH))
+        try:  # a reader may stop early (the winners list): the server-side cursor must still close
+            for r in result:
+                yield RankedRow(
+                    r.rank,
+                    r.user_id,
+                    None,
+                    r.correct_count,
+                    r.duration_ms,
+                    r.prediction,
+                    r.prediction_distance,
+                    r.submitted_at,
+                    r.unit_id,
+                    r.group_id,
+                )
+        finally:
+            result.close()
+        return
+    for rank, entry in rank_round(session, round_):
+        a = entry.attempt
+        yield RankedRow(
+            rank,
+            a.user_id,
+            a,
+            a.correct_count or 0,
+            a.duration_ms or 0,
+            a.prediction,
+            entry.distance,
+            a.submitted_at or a.started_at,
+            a.unit_id,
+            a.group_id,
+        )
