@@ -197,8 +197,8 @@ def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool,
 @click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không ghi (validate only).")
 def import_units_command(path: Path, dry_run: bool) -> None:
     """Import a unit list (.xlsx or .csv) by code; all or nothing, exit 1 on any problem."""
-    specs, problems = units.read_units_file(path.name, path.read_bytes(), current_app.config["BANK_MAX_UPLOAD_BYTES"])
-    report = units.import_units(db.session, specs) if not problems else units.UnitImportReport(problems=problems)
+    max_bytes = current_app.config["BANK_MAX_UPLOAD_BYTES"]
+    report = units.import_units_file(db.session, path.name, path.read_bytes(), max_bytes=max_bytes, now=utcnow())
     for problem in report.problems:
         click.echo(f"{problem.describe('vi')} / {problem.describe('en')}", err=True)
     summary = (
@@ -210,7 +210,6 @@ def import_units_command(path: Path, dry_run: bool) -> None:
         if not report.ok:
             raise SystemExit(1)
         return
-    audit.record(db.session, "units.import", now=utcnow(), file=path.name, added=report.added, updated=report.updated)
     db.session.commit()
     click.echo(f"Đã nhập danh sách đơn vị. {summary}")
 

@@ -430,8 +430,16 @@ def bank_specs(session: Session, bank: QuestionBank) -> list[QuestionSpec]:
     return [spec_of(q) for q in sorted(_existing_questions(session, bank.id).values(), key=lambda q: q.code)]
 
 
-def edit_question(session: Session, question: Question, raw: RawQuestion, *, now: datetime) -> Question:
-    """Change a question from the organizer's form; a content change adds a version.
+def edit_question(
+    session: Session,
+    question: Question,
+    raw: RawQuestion,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    origin: audit.Origin = audit.CLI,
+) -> Question:
+    """Change a question from the organizer's form, recording who did; a content change adds a version.
 
     :raises ValidationError: listing the problems of the edited question.
     """
@@ -461,6 +469,15 @@ def edit_question(session: Session, question: Question, raw: RawQuestion, *, now
     version = question.current_version
     _apply(question, spec, now, new_version=version is None or version.content_hash != spec.content_hash)
     session.flush()
+    audit.record(
+        session,
+        "question.edit",
+        now=now,
+        actor_id=actor_id,
+        target=("question", question.id),
+        origin=origin,
+        version=question.current_version.number,
+    )
     return question
 
 

@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePath
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from quiz_engine.services.catalogue.bank_formats.errors import BankFileError, de
 from quiz_engine.services.catalogue.bank_formats.xlsx_format import OLE_MAGIC, read_xlsx_table
 from quiz_engine.services.catalogue.question_schema import Problem, clean, fold
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.people import audit
 
 HEADERS_VI = {
     "code": "Mã đơn vị",
@@ -229,6 +231,26 @@ def import_units(session: Session, specs: list[UnitSpec], *, is_sample: bool = F
 
 def _parent_code(unit: Unit) -> str | None:
     return unit.parent.code if unit.parent else None
+
+
+def import_units_file(
+    session: Session,
+    filename: str,
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    now: datetime,
+    actor_id: int | None = None,
+    origin: audit.Origin = audit.CLI,
+) -> UnitImportReport:
+    """Read a unit list file and import it whole, recording who did; with any problem nothing is written
+    (the caller rolls back) and the report lists the problems."""
+    specs, problems = read_units_file(filename, data, max_bytes)
+    report = import_units(session, specs) if not problems else UnitImportReport(problems=problems)
+    if report.ok:
+        details = {"file": filename, "added": report.added, "updated": report.updated}
+        audit.record(session, "units.import", now=now, actor_id=actor_id, origin=origin, **details)
+    return report
 
 
 # --- The unit tree ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from quiz_engine.models import AuditEvent, User
 from quiz_engine.services.errors import ValidationError
+from quiz_engine.services.people import audit
 from quiz_engine.services.people.oversight import Oversight
 from quiz_engine.services.spreadsheets import ReportSheet, parameters_sheet, save
 
@@ -352,10 +353,12 @@ def export(
     scope: Oversight | None,
     now: datetime,
     exported_by: str,
+    actor_id: int | None = None,
+    origin: audit.Origin = audit.CLI,
     limit: int = EXPORT_LIMIT,
 ) -> AuditExport:
     """The events within ``scope`` (None: all) matching ``filters``, newest first, as an .xlsx workbook (times
-    in ``tz``)."""
+    in ``tz``). The export is itself recorded (``audit.export``, with its filters), as any copy of the log is."""
     filters = check(filters)
     workbook = Workbook(write_only=True)
     local = now.astimezone(tz).strftime("%H:%M %d/%m/%Y")
@@ -386,6 +389,9 @@ def export(
         ("Người xuất", exported_by),
     ]
     parameters_sheet(workbook, parameters, tz)
+    audit.record(
+        session, "audit.export", now=now, actor_id=actor_id, origin=origin, filters=described, rows=sheet.count
+    )
     return AuditExport(content=save(workbook), rows=sheet.count, truncated=truncated)
 
 

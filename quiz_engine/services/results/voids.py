@@ -24,6 +24,7 @@ from quiz_engine.models import (
     VoidMode,
 )
 from quiz_engine.services.errors import NotFoundError
+from quiz_engine.services.people import audit
 from quiz_engine.services.results import rankings
 from quiz_engine.services.taking import attempts
 
@@ -121,3 +122,36 @@ def restore_question(session: Session, round_: Round, question_id: int, *, now: 
     )
     session.flush()
     return _rescore(session, round_, question_id, now)
+
+
+def change(
+    session: Session,
+    round_: Round,
+    question_id: int,
+    mode: VoidMode | None,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    origin: audit.Origin = audit.CLI,
+) -> int:
+    """Void a question with ``mode``, or restore it (``mode`` None), recording who did; return the number of
+    attempts re-scored. The caller commits, then rebuilds the round's boards (``scoring.rebuild_round``).
+
+    :raises NotFoundError: if voiding a question that was not drawn in this round.
+    """
+    if mode is None:
+        count = restore_question(session, round_, question_id, now=now)
+    else:
+        count = void_question(session, round_, question_id, mode, actor_id=actor_id, now=now)
+    audit.record(
+        session,
+        "round.restore_question" if mode is None else "round.void_question",
+        now=now,
+        actor_id=actor_id,
+        target=("round", round_.id),
+        origin=origin,
+        question_id=question_id,
+        mode=mode.value if mode is not None else None,
+        rescored=count,
+    )
+    return count

@@ -546,3 +546,12 @@ def practice_feedback(session: Session, attempt: Attempt, position: int) -> tupl
 def history(session: Session, user_id: int) -> list[Attempt]:
     """The contestant's attempts, newest first."""
     return list(session.scalars(select(Attempt).where(Attempt.user_id == user_id).order_by(Attempt.started_at.desc())))
+
+
+def in_contest(session: Session, user_id: int, contest_id: int) -> dict[int, list[Attempt]]:
+    """The contestant's attempts in a contest, by round id."""
+    mine: dict[int, list[Attempt]] = {}
+    stmt = select(Attempt).join(Round).where(Round.contest_id == contest_id, Attempt.user_id == user_id)
+    for attempt in session.scalars(stmt.order_by(Attempt.number)):
+        mine.setdefault(attempt.round_id, []).append(attempt)
+    return mine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import groupby
+from typing import Any
 
 from flask import flash
 from flask_babel import lazy_gettext as _l
@@ -115,6 +116,15 @@ class RegisterForm(ProfileForm, JoinForm):
         validators=[EqualTo("password", _l("Hai lần nhập mật khẩu không khớp."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+    def application(self) -> dict[str, Any]:
+        """What the person filled in, as ``registration.register`` takes it."""
+        return {
+            "details": self.details(),
+            "password": self.password.data or "",
+            "entry": self.entry(),
+            "consented": bool(self.consent.data),
+        }
 
 
 class ChangePasswordForm(FlaskForm):

@@ -41,13 +41,9 @@ def _choose_contest(published: list[Contest]) -> ResponseReturnValue:
 @rate_limits.registration_by_address
 def register() -> ResponseReturnValue:
     """Create an account entered in ``?contest=<slug>``; without a slug, the only published contest or a list."""
-    slug = request.args.get("contest")
-    if not slug:
-        published = registration.published_contests(db.session)
-        if len(published) != 1:
-            return _choose_contest(published)
-        slug = published[0].slug
-    contest = _published_or_404(slug)
+    contest = _contest_to_register_in()
+    if not isinstance(contest, Contest):
+        return contest
     if current_user.is_authenticated:
         return redirect(url_for("auth.join_contest", slug=contest.slug))
     form = RegisterForm()
@@ -56,15 +52,7 @@ def register() -> ResponseReturnValue:
         return render_form("auth/register.html", form, contest=contest)
     try:
         user = registration.register(
-            db.session,
-            contest,
-            form.details(),
-            password=form.password.data,
-            entry=form.entry(),
-            consented=form.consent.data,
-            now=deps.now(),
-            origin=deps.origin(),
-            **registration_rules(),
+            db.session, contest, **form.application(), now=deps.now(), origin=deps.origin(), **registration_rules()
         )
     except QuizError as exc:
         return refuse("auth/register.html", form, exc, contest=contest)
@@ -72,6 +60,17 @@ def register() -> ResponseReturnValue:
     start_session(user, remember=True)  # as the sign-in form does by default: no new sign-in at the round's start
     flash(gettext("Đăng ký thành công. Chào mừng bạn đến với %(title)s!", title=contest.title), "success")
     return redirect(url_for("main.index"))
+
+
+def _contest_to_register_in() -> Contest | ResponseReturnValue:
+    """The contest in ``?contest=``, else the only published one; else the page to choose one."""
+    slug = request.args.get("contest")
+    if not slug:
+        published = registration.published_contests(db.session)
+        if len(published) != 1:
+            return _choose_contest(published)
+        slug = published[0].slug
+    return _published_or_404(slug)
 
 
 @bp.route("/contests/<slug>/join", methods=["GET", "POST"])

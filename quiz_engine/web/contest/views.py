@@ -9,8 +9,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from quiz_engine.extensions import db, redis_client
-from quiz_engine.models import Attempt, AttemptStatus, Contest, Registration, Round, User
+from quiz_engine.models import Attempt, AttemptStatus, Contest, Round, User
 from quiz_engine.services.errors import ConflictError
+from quiz_engine.services.people import registration
 from quiz_engine.services.people.names import mask_name
 from quiz_engine.services.results import boards, standings
 from quiz_engine.services.taking import attempt_state, attempts
@@ -33,25 +34,12 @@ def join_url(contest: Contest) -> str:
 def show_contest(slug: str) -> ResponseReturnValue:
     """Rules, rounds and, for a signed-in contestant, their attempts and a start button."""
     contest = db.first_or_404(select(Contest).where(Contest.slug == slug, Contest.is_published.is_(True)))
-    mine: dict[int, list[Attempt]] = {}
-    registered = False
-    if current_user.is_authenticated:
-        registered = (
-            db.session.scalar(
-                select(Registration.id).where(
-                    Registration.contest_id == contest.id, Registration.user_id == current_user.id
-                )
-            )
-            is not None
-        )
-        for attempt in db.session.scalars(
-            select(Attempt).join(Round).where(Round.contest_id == contest.id, Attempt.user_id == current_user.id)
-        ):
-            mine.setdefault(attempt.round_id, []).append(attempt)
+    signed_in = current_user.is_authenticated
+    registered = signed_in and registration.registration_for(db.session, current_user.id, contest.id) is not None
     return render_template(
         "contest/show.html",
         contest=contest,
-        mine=mine,
+        mine=attempts.in_contest(db.session, current_user.id, contest.id) if signed_in else {},
         registered=registered,
         now=deps.now(),
         join_url=join_url(contest),

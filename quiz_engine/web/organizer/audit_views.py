@@ -16,7 +16,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from quiz_engine.extensions import db
 from quiz_engine.services.errors import ValidationError
-from quiz_engine.services.people import audit, audit_log
+from quiz_engine.services.people import audit_log
 from quiz_engine.web import deps, rate_limits
 from quiz_engine.web.access import organizer_required, oversight
 from quiz_engine.web.organizer.blueprint import bp
@@ -137,15 +137,8 @@ def audit_export() -> ResponseReturnValue:
         scope=oversight(),
         now=now,
         exported_by=f"{current_user.full_name} ({current_user.login_name})",
-    )
-    audit.record(
-        db.session,
-        "audit.export",
-        now=now,
         actor_id=current_user.id,
         origin=deps.origin(),
-        filters=filters.details(),
-        rows=exported.rows,
     )
     db.session.commit()
     name = f"nhat-ky-{now.astimezone(deps.timezone()):%Y%m%d-%H%M}.xlsx"

@@ -42,20 +42,18 @@ def question_edit(question_id: int) -> ResponseReturnValue:
     cells = {key: str(getattr(form, key).data or "") for key in COLUMNS if key not in ("code", "active")}
     cells["active"] = "có" if form.active.data else "không"
     try:
-        banks.edit_question(db.session, question, RawQuestion(row=0, cells=cells), now=deps.now())
+        banks.edit_question(
+            db.session,
+            question,
+            RawQuestion(row=0, cells=cells),
+            now=deps.now(),
+            actor_id=current_user.id,
+            origin=deps.origin(),
+        )
     except ValidationError as exc:
         db.session.rollback()
         flash(exc.message(deps.locale()), "error")
         return render_template("organizer/question_edit.html", question=question, form=form), 400
-    audit.record(
-        db.session,
-        "question.edit",
-        now=deps.now(),
-        actor_id=current_user.id,
-        target=("question", question.id),
-        origin=deps.origin(),
-        version=question.current_version.number,
-    )
     db.session.commit()
     flash(gettext("Đã lưu câu hỏi %(code)s.", code=question.code), "success")
     return redirect(url_for("organizer.bank_detail", slug=question.bank.slug))

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from quiz_engine.extensions import db
 from quiz_engine.models import Unit
 from quiz_engine.services.organising import units
-from quiz_engine.services.people import audit
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required
 from quiz_engine.web.organizer.blueprint import bp
@@ -33,31 +32,19 @@ def units_page() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(form)
     upload = form.file.data
-    specs, problems = units.read_units_file(
-        upload.filename or "units", upload.read(), current_app.config["BANK_MAX_UPLOAD_BYTES"]
-    )
-    report = units.import_units(db.session, specs) if not problems else units.UnitImportReport(problems=problems)
-    if not report.ok:
-        db.session.rollback()
-        return _page(form, report.problems, 400)
-    audit.record(
+    report = units.import_units_file(
         db.session,
-        "units.import",
+        upload.filename or "units",
+        upload.read(),
+        max_bytes=current_app.config["BANK_MAX_UPLOAD_BYTES"],
         now=deps.now(),
         actor_id=current_user.id,
         origin=deps.origin(),
-        file=upload.filename,
-        added=report.added,
-        updated=report.updated,
     )
+    if not report.ok:
+        db.session.rollback()
+        return _page(form, report.problems, 400)
     db.session.commit()
-    flash(
-        gettext(
-            "Đã nhập: thêm %(a)d, cập nhật %(u)d, giữ nguyên %(n)d đơn vị.",
-            a=report.added,
-            u=report.updated,
-            n=report.unchanged,
-        ),
-        "success",
-    )
+    counts = {"a": report.added, "u": report.updated, "n": report.unchanged}
+    flash(gettext("Đã nhập: thêm %(a)d, cập nhật %(u)d, giữ nguyên %(n)d đơn vị.", **counts), "success")
     return redirect(url_for("organizer.units_page"))

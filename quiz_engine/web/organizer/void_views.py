@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from quiz_engine.extensions import db, redis_client
 from quiz_engine.models import VoidMode
-from quiz_engine.services.people import audit
 from quiz_engine.services.results import scoring, voids
 from quiz_engine.web import deps
 from quiz_engine.web.access import organizer_required, round_or_404
@@ -38,23 +37,14 @@ def void_question(round_id: int, question_id: int, action: str) -> ResponseRetur
     round_ = round_or_404(round_id)
     mode = request.form.get("mode", VoidMode.COUNT_CORRECT.value)
     if ConfirmForm().validate_on_submit() and mode in {m.value for m in VoidMode}:
-        now = deps.now()
-        if action == "void":
-            count = voids.void_question(
-                db.session, round_, question_id, VoidMode(mode), actor_id=current_user.id, now=now
-            )
-        else:
-            count = voids.restore_question(db.session, round_, question_id, now=now)
-        audit.record(
+        count = voids.change(
             db.session,
-            f"round.{action}_question",
-            now=now,
+            round_,
+            question_id,
+            VoidMode(mode) if action == "void" else None,
+            now=deps.now(),
             actor_id=current_user.id,
-            target=("round", round_.id),
             origin=deps.origin(),
-            question_id=question_id,
-            mode=mode if action == "void" else None,
-            rescored=count,
         )
         db.session.commit()
         scoring.rebuild_round(db.session, redis_client(), deps.redis_prefix(), round_)
