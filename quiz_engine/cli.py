@@ -182,14 +182,19 @@ def import_bank_command(path: Path, slug: str, title: str | None, dry_run: bool,
         f"Thêm {report.added}, cập nhật {report.updated}, giữ nguyên {report.unchanged}, "
         f"lỗi {len(report.problems)}, bỏ qua {len(report.skipped)} (added / updated / unchanged / errors / skipped)."
     )
-    if not report.committed:
+    _finish_import(report.committed, report.ok, summary, f"Đã nhập vào ngân hàng '{bank.slug}'.")
+
+
+def _finish_import(written: bool, ok: bool, summary: str, done: str) -> None:
+    """Commit an import that wrote, else roll back and say why; a file with problems exits 1."""
+    if not written:
         db.session.rollback()
-        click.echo(("Kiểm tra xong, chưa ghi gì. " if report.ok else "Không ghi gì vì tệp có lỗi. ") + summary)
-        if not report.ok:
+        click.echo(("Kiểm tra xong, chưa ghi gì. " if ok else "Không ghi gì vì tệp có lỗi. ") + summary)
+        if not ok:
             raise SystemExit(1)
         return
     db.session.commit()
-    click.echo(f"Đã nhập vào ngân hàng '{bank.slug}'. {summary}")
+    click.echo(f"{done} {summary}")
 
 
 @quiz_cli.command("import-units")
@@ -204,14 +209,7 @@ def import_units_command(path: Path, dry_run: bool) -> None:
     summary = (
         f"Thêm {report.added}, cập nhật {report.updated}, giữ nguyên {report.unchanged}, lỗi {len(report.problems)}."
     )
-    if dry_run or not report.ok:
-        db.session.rollback()
-        click.echo(("Không ghi gì vì tệp có lỗi. " if not report.ok else "Kiểm tra xong, chưa ghi gì. ") + summary)
-        if not report.ok:
-            raise SystemExit(1)
-        return
-    db.session.commit()
-    click.echo(f"Đã nhập danh sách đơn vị. {summary}")
+    _finish_import(report.ok and not dry_run, report.ok, summary, "Đã nhập danh sách đơn vị.")
 
 
 @quiz_cli.command("export")

@@ -435,9 +435,9 @@ def edit_question(
     question: Question,
     raw: RawQuestion,
     *,
-    now: datetime,
     actor_id: int | None = None,
     origin: audit.Origin = audit.CLI,
+    now: datetime,
 ) -> Question:
     """Change a question from the organizer's form, recording who did; a content change adds a version.
 
@@ -469,15 +469,8 @@ def edit_question(
     version = question.current_version
     _apply(question, spec, now, new_version=version is None or version.content_hash != spec.content_hash)
     session.flush()
-    audit.record(
-        session,
-        "question.edit",
-        now=now,
-        actor_id=actor_id,
-        target=("question", question.id),
-        origin=origin,
-        version=question.current_version.number,
-    )
+    target, number = ("question", question.id), question.current_version.number
+    audit.record(session, "question.edit", now=now, actor_id=actor_id, target=target, origin=origin, version=number)
     return question
 
 
