@@ -210,7 +210,7 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
     from quiz_engine.extensions import db
     from quiz_engine.models import Contest, PredictionKind, Registration, Role, User
     from quiz_engine.services import demo
-    from quiz_engine.services.organising import contests
+    from quiz_engine.services.organising.rounds import MixItem, RoundRules, add_round
     from quiz_engine.services.people import accounts
 
     with app.app_context():
@@ -223,7 +223,7 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
             timezone=app.config["TIMEZONE"],
         )
         contest = session.scalar(select(Contest).where(Contest.slug == demo.DEMO_CONTEST_SLUG))
-        mix = [contests.MixItem("chuyen-doi-so", 10), contests.MixItem("nghi-quyet-57", 10)]
+        mix = [MixItem("chuyen-doi-so", 10), MixItem("nghi-quyet-57", 10)]
         rounds = []
         for title, limit in (
             ("Đo tải: cả vòng thi", time_limit_seconds),
@@ -231,10 +231,10 @@ def seed(app, contestants: int, *, time_limit_seconds: int, now) -> Seeded:  # t
             ("Đo tải: liên tiếp", 3600),
         ):
             rounds.append(
-                contests.add_round(
+                add_round(
                     session,
                     contest,
-                    contests.RoundRules(
+                    RoundRules(
                         title=title,
                         opens_at=now - timedelta(minutes=1),
                         closes_at=now + timedelta(hours=3),
