@@ -101,14 +101,24 @@ def build(
     return Setup(contest, round_, user.id)
 
 
-def register(session: Session, contest: Contest, email: str, now: datetime | None = None) -> int:
-    """Another registered contestant; returns the user id (committed)."""
-    user = accounts.create_user(
-        session, full_name="Trần Thị Bình", email=email, password="mat-khau-123", now=now or utcnow()
-    )
+def register(
+    session: Session,
+    contest: Contest,
+    email: str,
+    now: datetime | None = None,
+    *,
+    full_name: str = "Trần Thị Bình",
+    password: str = "mat-khau-123",
+    unit_id: int | None = None,
+) -> int:
+    """Another registered contestant, in the contest's first group (and ``unit_id``); returns the user id
+    (committed)."""
+    now = now or utcnow()
+    user = accounts.create_user(session, full_name=full_name, email=email, password=password, now=now)
+    user.unit_id = unit_id
     session.add(
         Registration(
-            contest_id=contest.id, user_id=user.id, group_id=contest.groups[0].id, registered_at=now or utcnow()
+            contest_id=contest.id, user_id=user.id, group_id=contest.groups[0].id, unit_id=unit_id, registered_at=now
         )
     )
     session.commit()

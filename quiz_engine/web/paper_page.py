@@ -3,9 +3,10 @@
 ``contest/attempt.html`` is rendered without the context processors (Flask-Login's would load the account)
 once per (round, its ``updated_at``, language, organizer or not), with stand-ins for what differs from one
 contestant to the next: the attempt's number in every address, the time left, the deadline, the questions
-(:mod:`paper_html`), the numbers above them, the prediction, the contestant's name, the form tokens and any
-messages. The result is kept as a stencil (:mod:`stencil`) for a few seconds per process (a contest's title
-or brand may change without the round's ``updated_at``), and each answer fills it in: no template runs.
+(:mod:`paper_html`), the numbers above them, how many are answered, the prediction, the contestant's name, the
+form tokens and any messages. The result is kept as a stencil (:mod:`stencil`) for a few seconds per process (a
+contest's title or brand may change without the round's ``updated_at``), and each answer fills it in: no template
+runs.
 
 The page comes from two places: the paper's own address (``GET /attempts/<id>``), and the start itself
 when the cheap start (:mod:`quiz_engine.services.taking.starts`) has just drawn the paper, which then answers with
@@ -51,6 +52,8 @@ _SLOTS = SimpleNamespace(
             "navigator",
             "questions",
             "prediction",
+            "answered",
+            "total",
         )
     }
 )
@@ -124,6 +127,9 @@ def render(sheet: Sheet, viewer: Viewer) -> ResponseReturnValue:
         "navigator": paper_html.navigator(sheet.questions),
         "questions": paper_html.questions(sheet.questions, save_prefix),
         "prediction": "" if sheet.prediction is None else str(sheet.prediction),
+        # The page's count of answered questions before its script runs (and without it).
+        "answered": str(sum(1 for q in sheet.questions if q.selected)),
+        "total": str(len(sheet.questions)),
     }
     return page.fill(values), 200, {"Cache-Control": "no-store"}
 

@@ -13,9 +13,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quiz_engine.extensions import db
-from quiz_engine.models import Contest, Registration, Unit
+from quiz_engine.models import Contest, Unit
 from quiz_engine.services import demo
-from quiz_engine.services.people import accounts
 from tests import contest_fixture
 
 EMAIL = "mai@example.vn"
@@ -41,20 +40,9 @@ def contestant(app, demo_contest: int) -> str:  # type: ignore[no-untyped-def]
     """A contestant registered for the demo contest (its open round waits for them), by their e-mail."""
     app.config["WTF_CSRF_ENABLED"] = True  # the browser goes through the real forms
     with app.app_context():
-        now = contest_fixture.utcnow()
-        contest = db.session.get(Contest, demo_contest)
-        user = accounts.create_user(db.session, full_name="Lê Thị Mai", email=EMAIL, password=PASSWORD, now=now)
         unit = db.session.scalars(select(Unit).where(Unit.is_sample.is_(True)).order_by(Unit.code)).first()
-        db.session.add(
-            Registration(
-                contest_id=contest.id,
-                user_id=user.id,
-                group_id=contest.groups[0].id,
-                unit_id=unit.id,
-                registered_at=now,
-            )
-        )
-        db.session.commit()
+        contest = db.session.get(Contest, demo_contest)
+        contest_fixture.register(db.session, contest, EMAIL, full_name="Lê Thị Mai", password=PASSWORD, unit_id=unit.id)
     return EMAIL
 
 

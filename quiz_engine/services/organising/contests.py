@@ -272,9 +272,13 @@ def public_overview(session: Session, now: datetime) -> list[ContestOverview]:
     overview = []
     for contest in session.scalars(select(Contest).where(Contest.is_published.is_(True)).order_by(Contest.id)):
         open_rounds = [r for r in contest.rounds if r.is_open(now)]
-        upcoming = [r for r in contest.rounds if r.opens_at > now and not r.is_practice]
-        if open_rounds or upcoming:
-            overview.append(
-                ContestOverview(contest, open_rounds, min(upcoming, key=lambda r: r.opens_at, default=None))
-            )
+        coming = next_round(contest, now)
+        if open_rounds or coming:
+            overview.append(ContestOverview(contest, open_rounds, coming))
     return overview
+
+
+def next_round(contest: Contest, now: datetime) -> Round | None:
+    """The contest's next ranked round to open after ``now`` (practice rounds are not waited for)."""
+    upcoming = [r for r in contest.rounds if r.opens_at > now and not r.is_practice]
+    return min(upcoming, key=lambda r: r.opens_at, default=None)

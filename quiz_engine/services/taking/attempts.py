@@ -104,15 +104,22 @@ def deadline_for(now: datetime, time_limit_seconds: int, closes_at: datetime) ->
     return min(now + timedelta(seconds=time_limit_seconds), closes_at)
 
 
-def _check_limits(session: Session, round_: Round, user_id: int, now: datetime, tz: ZoneInfo) -> int:
-    """Return the next attempt number, or refuse when a limit is reached."""
-    mine = select(Attempt).where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
-    counted = mine.where(Attempt.status != AttemptStatus.VOID)
-    used = session.scalar(select(func.count()).select_from(counted.subquery()))
+def attempts_used(session: Session, round_: Round, user_id: int, now: datetime, tz: ZoneInfo) -> tuple[int, int]:
+    """``(attempts, attempts today)`` that count against the round's limits (void ones do not; today is local
+    to ``tz``, and counted only when the round has a daily limit)."""
+    counted = select(func.count(Attempt.id)).where(
+        Attempt.round_id == round_.id, Attempt.user_id == user_id, Attempt.status != AttemptStatus.VOID
+    )
+    used = session.scalar(counted) or 0
     today = 0
     if round_.max_attempts_per_day is not None:
-        today_stmt = counted.where(Attempt.started_at >= local_day_start(now, tz))
-        today = session.scalar(select(func.count()).select_from(today_stmt.subquery()))
+        today = session.scalar(counted.where(Attempt.started_at >= local_day_start(now, tz))) or 0
+    return used, today
+
+
+def _check_limits(session: Session, round_: Round, user_id: int, now: datetime, tz: ZoneInfo) -> int:
+    """Return the next attempt number, or refuse when a limit is reached."""
+    used, today = attempts_used(session, round_, user_id, now, tz)
     refusal = limit_reached(round_.max_attempts, round_.max_attempts_per_day, used, today)
     if refusal is not None:
         raise refusal

@@ -312,9 +312,25 @@
                   feedback.explanation, good ? "saved" : "refused");
   }
 
+  // --- answered so far: "6/10 đã trả lời" and its bar, as the page stands (answers put back count too) -------
+  var answeredCount = document.getElementById("answered-count");
+  var answeredBar = document.getElementById("answered-progress");
+  function refreshProgress() {
+    if (!answeredCount || !answeredBar) { return; }
+    var total = 0, answered = 0;
+    form.querySelectorAll("fieldset.question[data-position]").forEach(function (fieldset) {
+      total += 1;
+      if (fieldset.querySelector("input:checked")) { answered += 1; }
+    });
+    answeredCount.textContent = msg.msgProgress.replace("{n}", answered).replace("{total}", total);
+    answeredBar.max = Math.max(total, 1);
+    answeredBar.value = answered;
+  }
+
   form.addEventListener("change", function (event) {
     var fieldset = event.target.closest("fieldset.question");
     if (fieldset) { queue(fieldset); }
+    refreshProgress();
   });
   window.addEventListener("online", function () {
     offline.hidden = true;
@@ -379,5 +395,6 @@
 
   pruneKept(attemptId);
   restore();
+  refreshProgress();
   tick();
 })();

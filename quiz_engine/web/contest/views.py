@@ -13,7 +13,7 @@ from quiz_engine.models import Attempt, AttemptStatus, Contest, Round, User
 from quiz_engine.services.errors import ConflictError
 from quiz_engine.services.people import registration
 from quiz_engine.services.people.names import mask_name
-from quiz_engine.services.results import boards, standings
+from quiz_engine.services.results import boards, outcome, standings
 from quiz_engine.services.taking import attempt_state, attempts
 from quiz_engine.services.taking.admission import QueuedError
 from quiz_engine.services.taking.attempts import NotRegisteredError
@@ -158,11 +158,12 @@ def submit_attempt(attempt_id: int) -> ResponseReturnValue:
 @bp.get("/attempts/<int:attempt_id>/result")
 @login_required
 def attempt_result(attempt_id: int) -> ResponseReturnValue:
-    """Correct answers, time taken and status; corrections once the round allows them."""
+    """Score, place in the round, time taken and the way on; corrections once the round allows them."""
     attempt = _own(attempt_id)
     if attempt.status is AttemptStatus.IN_PROGRESS:
         return redirect(url_for("contest.take_attempt", attempt_id=attempt.id))
-    return render_template("contest/result.html", result=attempts.attempt_result(db.session, attempt, deps.now()))
+    page = outcome.gather(db.session, redis_client(), deps.redis_prefix(), attempt, now=deps.now(), tz=deps.timezone())
+    return render_template("contest/result.html", result=page.result, page=page)
 
 
 @bp.get("/rounds/<int:round_id>/leaderboard")
