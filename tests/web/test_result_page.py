@@ -1,4 +1,4 @@
-"""The result page's data (services/outcome.py): the contestant's place in the round, the time taken, the
+"""The result page's data (services/results/outcome.py): the contestant's place in the round, the time taken, the
 word of encouragement by how well they did, and the way on (the next round, or a round still open to them).
 
 The attempts are played through the app as a phone would (``contest_fixture.play``), so the database is read
