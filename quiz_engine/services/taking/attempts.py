@@ -300,7 +300,7 @@ def submit_attempt(
         "scored_count": sum(row["is_correct"] is not None for row in rows),
     }
     prediction = saved.get(attempt_state.PREDICTION_FIELD)
-    if prediction is not None and prediction.saved_at <= limit and prediction.value.isdigit():
+    if prediction is not None and grading.in_time(prediction.saved_at, limit) and prediction.value.isdigit():
         values["prediction"] = int(prediction.value)
     # Two statements, whatever the paper's length: each round trip costs a request far more than its SQL
     # when the server is busy (the thread waits for the interpreter again after every one).
