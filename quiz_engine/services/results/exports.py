@@ -119,7 +119,8 @@ def _final_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
     cursor on PostgreSQL) and the column types still apply, so dates come back aware on every database.
     """
     stmt = (
-        select(
+        rankings.stored(ctx.round.id)  # the stored ranking in its one order, with the columns this sheet shows
+        .with_only_columns(
             RoundResult.rank,
             User.full_name,
             Unit.name,
@@ -130,13 +131,13 @@ def _final_leaderboard(ctx: ExportContext) -> Iterator[list[object]]:
             RoundResult.prediction_distance,
             RoundResult.submitted_at,
             Attempt.number,
+            maintain_column_froms=False,
         )
+        .select_from(RoundResult)
         .join(User, User.id == RoundResult.user_id)
         .join(Attempt, Attempt.id == RoundResult.attempt_id)
         .outerjoin(Unit, Unit.id == RoundResult.unit_id)
         .outerjoin(ContestGroup, ContestGroup.id == RoundResult.group_id)
-        .where(RoundResult.round_id == ctx.round.id)
-        .order_by(RoundResult.rank, RoundResult.user_id)
         .execution_options(yield_per=BATCH)
     )
     result = ctx.session.connection().execute(stmt)
