@@ -106,6 +106,8 @@ def test_answers_made_offline_reach_the_server_when_the_paper_is_opened_again(  
     page, attempt_id = _start(context, live_server)
     questions = page.locator("fieldset.question:not(.prediction)")
     context.set_offline(True)
+    # Chromium applies the emulation to the page a moment later: until it says so, a save can still get out.
+    page.wait_for_function("() => navigator.onLine === false")
     first = _choose(questions.nth(0), 1)
     second = _choose(questions.nth(3), 2)
     page.fill("#prediction", "77")
